@@ -1,0 +1,28 @@
+# Set-up is part of every target: a fresh machine needs nothing but Python 3.10+.
+PYTHON ?= python3
+DATA ?= $(if $(MONOSSL_DATA),$(MONOSSL_DATA),../shared/data)
+DEMO_OUT ?= demo_out
+STAMP := .make-installed
+
+.PHONY: install test demo bench clean
+
+$(STAMP): pyproject.toml
+	@# torch first: an unpinned torch would pull gigabytes of CUDA wheels on a CPU box.
+	$(PYTHON) -c "import torch" 2>/dev/null || $(PYTHON) -m pip install -q "torch==2.13.0"
+	$(PYTHON) -m pip install -q -e ".[test]"
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+test: $(STAMP)
+	$(PYTHON) -m pytest tests
+
+demo: $(STAMP)
+	$(PYTHON) -m monossl demo --out $(DEMO_OUT) --data-root $(DATA)
+
+bench: $(STAMP)
+	$(PYTHON) benchmarks/bench_generate.py
+	$(PYTHON) benchmarks/bench_probe.py --data-root $(DATA)
+
+clean:
+	rm -rf $(STAMP) $(DEMO_OUT) build src/*.egg-info

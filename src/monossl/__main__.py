@@ -1,0 +1,3 @@
+from monossl.cli import main
+
+raise SystemExit(main())

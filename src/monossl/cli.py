@@ -1,0 +1,99 @@
+"""The command line: a thin layer over the Python API. Bad input -> one line on stderr, exit status 2."""
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from pathlib import Path
+
+from monossl.errors import UserError
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with one-line errors and every default shown in --help."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", argparse.ArgumentDefaultsHelpFormatter)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str):
+        raise UserError(f"{self.prog}: {message} (see --help)")
+
+
+def add_augment_options(p: argparse.ArgumentParser, size_default: int | None = 32) -> None:
+    """The generator's §3.1 switches, shared by `generate` and on-the-fly `pretrain`."""
+    g = p.add_argument_group("augmentation (§3.1)")
+    g.add_argument("--size", type=int, default=size_default, help="patch side S in pixels")
+    g.add_argument("--beta", type=float, default=1e-3, help="smallest crop area as a fraction of the source")
+    g.add_argument("--gamma", type=float, default=0.75, help="aspect-ratio bound: gamma <= h/w <= 1/gamma")
+    g.add_argument("--max-angle", type=float, default=35.0, help="rotation angle bound in degrees")
+    g.add_argument("--no-scale", action="store_true", help="crop the largest box of the source's aspect ratio (Table 1 'No aug.')")
+    g.add_argument("--no-rotation", action="store_true", help="switch rotation off")
+    g.add_argument("--no-jitter", action="store_true", help="switch colour jitter off")
+    g.add_argument("--no-flip", action="store_true", help="switch left-right flips off")
+
+
+def augment_config(args):
+    from monossl.data.sampler import AugmentConfig
+
+    return AugmentConfig(size=args.size, beta=args.beta, gamma=args.gamma, max_angle=args.max_angle,
+                         scale=not args.no_scale, rotation=not args.no_rotation, jitter=not args.no_jitter,
+                         flip=not args.no_flip).validate()
+
+
+def cmd_generate(args) -> None:
+    from monossl.data.patches import materialise
+    from monossl.data.sampler import PatchSampler
+    from monossl.data.sources import load_sources
+
+    config = augment_config(args)
+    if args.count < 1:
+        raise UserError(f"--count {args.count}: must be at least 1")
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise UserError(f"{out}: exists and is a file; choose a folder for --out")
+    images, names = load_sources(args.sources, seed=args.seed, data_root=args.data_root)
+    sampler = PatchSampler(images, config, seed=args.seed, names=names)
+    del images
+    materialise(sampler, args.count, out, fmt=args.format, workers=args.workers, resume=args.resume)
+    print(f"wrote {args.count} patches of {config.size}x{config.size} to {out}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = Parser(prog="monossl", description="Learn visual features from a single image (Asano et al., ICLR 2020).")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+
+    p = sub.add_parser("generate", help="turn N source images into D patches on disk (§3.1)",
+                       description="Turn N source images into D training patches with the paper's augmentation protocol. "
+                                   "Patch i comes from source i mod N.")
+    p.add_argument("sources", nargs="+", metavar="SOURCE", help="image files, folders, cifar10:N, cifar100:N or folder:DIR:N")
+    p.add_argument("--count", type=int, required=True, help="number of patches D")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--seed", type=int, default=0, help="random seed; the same seed gives the same bytes")
+    p.add_argument("--format", choices=["npy", "png"], default="npy", help="npy: DIR/patches.npy; png: DIR/train/patches/*.png")
+    p.add_argument("--workers", type=int, default=0, help="worker processes (0: in the main process)")
+    p.add_argument("--resume", action="store_true", help="continue an interrupted run")
+    p.add_argument("--data-root", default=None, help="dataset root for cifar10:N sources")
+    add_augment_options(p)
+    p.set_defaults(func=cmd_generate)
+
+    for register in COMMANDS:
+        register(sub)
+    return parser
+
+
+COMMANDS: list = []  # later modules' `register(subparsers)` functions, added below
+
+
+def main(argv: list[str] | None = None) -> int:
+    warnings.formatwarning = lambda message, category, *a, **k: f"monossl: warning: {message}\n"
+    try:
+        args = build_parser().parse_args(argv)
+        args.func(args)
+    except UserError as exc:
+        print(f"monossl: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("monossl: interrupted; rerun with --resume to continue", file=sys.stderr)
+        return 130
+    return 0

@@ -1,0 +1,178 @@
+"""Patches for training: an on-the-fly torch dataset, and a materialised set on disk.
+
+On disk (`monossl generate`):
+  * npy: `DIR/patches.npy`, uint8 (D, S, S, 3), memory-mappable, plus `DIR/meta.json`;
+  * png: `DIR/train/patches/0000000.png ...` (an image-folder layout), plus `DIR/meta.json`.
+`meta.json` is written last and marks the set complete. Until then the npy data lives in
+`patches.npy.partial` with `progress.json` counting the patches safely on disk, so `--resume`
+continues where a killed run stopped.
+"""
+from __future__ import annotations
+
+import multiprocessing as mp
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from torch.utils.data import Dataset
+from tqdm import tqdm
+
+from monossl.data.sampler import PatchSampler
+from monossl.errors import UserError
+from monossl.rundir import atomic_write_bytes, read_json, write_json
+
+
+def to_unit_range(patches_uint8: np.ndarray | torch.Tensor) -> torch.Tensor:
+    """uint8 (..., S, S, 3) -> float (..., 3, S, S) in (-1, 1), as §3.1 feeds the networks."""
+    t = torch.as_tensor(patches_uint8)
+    return t.movedim(-1, -3).float().div_(127.5).sub_(1.0)
+
+
+class PatchDataset(Dataset):
+    """Patches generated on the fly. Item i is a pure function of (seed, i), so any number of
+    DataLoader workers gives the same data; no per-worker seeding is needed.
+
+    With `endless=True`, `set_epoch(e)` moves to the fresh indices [e*length, (e+1)*length):
+    every epoch sees new patches. Otherwise every epoch sees the same `length` patches.
+    """
+
+    def __init__(self, sampler: PatchSampler, length: int, endless: bool = False):
+        if length < 1:
+            raise UserError(f"--count {length}: must be at least 1")
+        self.sampler, self.length, self.endless, self.offset = sampler, int(length), endless, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.offset = epoch * self.length if self.endless else 0
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __getitem__(self, index: int) -> torch.Tensor:
+        return self.__getitems__([index])[0]
+
+    def __getitems__(self, indices: list[int]) -> list[torch.Tensor]:
+        batch = to_unit_range(self.sampler.patches(np.asarray(indices) + self.offset))
+        return list(batch.unbind(0))
+
+
+class ArrayPatchDataset(Dataset):
+    """A materialised patch set (or any uint8 NHWC array) read lazily from a memory map."""
+
+    def __init__(self, array: np.ndarray):
+        self.array = array
+
+    def __len__(self) -> int:
+        return len(self.array)
+
+    def __getitem__(self, index: int) -> torch.Tensor:
+        return to_unit_range(np.asarray(self.array[index]))
+
+    def __getitems__(self, indices: list[int]) -> list[torch.Tensor]:
+        order = np.asarray(indices)
+        return list(to_unit_range(self.array[np.sort(order)][np.argsort(np.argsort(order))]).unbind(0))
+
+
+def load_patch_dir(path: str | Path) -> np.ndarray:
+    """Open a complete `monossl generate` output as a uint8 (D, S, S, 3) array (memory-mapped for npy)."""
+    path = Path(path)
+    meta_path = path / "meta.json"
+    if not meta_path.exists():
+        raise UserError(f"{path}: not a finished patch set (no meta.json); run `monossl generate` (or --resume it)")
+    meta = read_json(meta_path)
+    if meta.get("format") == "png":
+        files = sorted((path / "train" / "patches").glob("*.png"))
+        return np.stack([np.asarray(Image.open(f).convert("RGB")) for f in files])
+    return np.load(path / "patches.npy", mmap_mode="r")
+
+
+_WORKER_SAMPLER: PatchSampler | None = None
+
+
+def _worker_init(sampler: PatchSampler) -> None:
+    global _WORKER_SAMPLER
+    torch.set_num_threads(1)
+    _WORKER_SAMPLER = sampler
+
+
+def _worker_render(span: tuple[int, int]) -> np.ndarray:
+    return _WORKER_SAMPLER.patches(np.arange(*span))
+
+
+def materialise(sampler: PatchSampler, count: int, out: str | Path, fmt: str = "npy", workers: int = 0,
+                resume: bool = False, chunk: int | None = None, progress: bool | None = None,
+                extra_meta: dict | None = None) -> Path:
+    """Write `count` patches to `out` (see the module docstring). Returns the output folder."""
+    out = Path(out)
+    if count < 1:
+        raise UserError(f"--count {count}: must be at least 1")
+    if fmt not in ("npy", "png"):
+        raise UserError(f"--format {fmt}: choose npy or png")
+    if out.exists() and not out.is_dir():
+        raise UserError(f"{out}: exists and is a file; choose a folder for --out")
+    meta = dict(format=fmt, count=count, seed=sampler.seed, sources=sampler.names,
+                augment=sampler.config.to_dict(), shape=[count, sampler.config.size, sampler.config.size, 3],
+                source_rule="patch i comes from source i mod N", **(extra_meta or {}))
+    done = _start(out, meta, resume)
+    S = sampler.config.size
+    chunk = chunk or max(1, (1 << 20) // (S * S))
+    spans = [(s, min(s + chunk, count)) for s in range(done, count, chunk)]
+    if fmt == "npy":
+        partial = out / "patches.npy.partial"
+        mode = "r+" if done else "w+"
+        array = np.lib.format.open_memmap(partial, mode=mode, dtype=np.uint8, shape=(count, S, S, 3))
+    bar = tqdm(total=count, initial=done, unit="patch", disable=not (sys.stderr.isatty() if progress is None else progress))
+    for (start, stop), block in zip(spans, _render_spans(sampler, spans, workers)):
+        if fmt == "npy":
+            array[start:stop] = block
+            array.flush()
+        else:
+            for i, patch in zip(range(start, stop), block):
+                atomic_write_bytes(out / "train" / "patches" / f"{i:07d}.png", _png_bytes(patch))
+        write_json(out / "progress.json", {"done": stop, "meta": meta})
+        bar.update(stop - start)
+    bar.close()
+    if fmt == "npy":
+        del array
+        partial.replace(out / "patches.npy")
+    write_json(out / "meta.json", meta)
+    (out / "progress.json").unlink(missing_ok=True)
+    return out
+
+
+def _start(out: Path, meta: dict, resume: bool) -> int:
+    """How many patches are already on disk; refuse to overwrite a foreign or finished set silently."""
+    progress = out / "progress.json"
+    if resume and progress.exists():
+        state = read_json(progress)
+        if state["meta"] != meta:
+            raise UserError(f"{out}: --resume with different settings than the interrupted run; "
+                            "repeat the original command or choose a new --out")
+        return int(state["done"])
+    if out.exists() and any(out.iterdir()):
+        if (out / "meta.json").exists() and resume and read_json(out / "meta.json") == meta:
+            raise UserError(f"{out}: already complete; nothing to resume")
+        if not resume:
+            raise UserError(f"{out}: folder is not empty; pass --resume to continue it or choose a new --out")
+    out.mkdir(parents=True, exist_ok=True)
+    for stale in ("patches.npy", "patches.npy.partial", "meta.json"):
+        (out / stale).unlink(missing_ok=True)
+    return 0
+
+
+def _render_spans(sampler: PatchSampler, spans, workers: int):
+    if workers <= 1:
+        for span in spans:
+            yield sampler.patches(np.arange(*span))
+        return
+    with mp.get_context("fork").Pool(workers, initializer=_worker_init, initargs=(sampler,)) as pool:
+        yield from pool.imap(_worker_render, spans)
+
+
+def _png_bytes(patch: np.ndarray) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    Image.fromarray(patch).save(buffer, format="PNG")
+    return buffer.getvalue()
