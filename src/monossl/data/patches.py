@@ -9,6 +9,7 @@ continues where a killed run stopped.
 """
 from __future__ import annotations
 
+import json
 import multiprocessing as mp
 import sys
 from pathlib import Path
@@ -114,6 +115,7 @@ def materialise(sampler: PatchSampler, count: int, out: str | Path, fmt: str = "
     meta = dict(format=fmt, count=count, seed=sampler.seed, sources=sampler.names,
                 augment=sampler.config.to_dict(), shape=[count, sampler.config.size, sampler.config.size, 3],
                 source_rule="patch i comes from source i mod N", **(extra_meta or {}))
+    meta = json.loads(json.dumps(meta))  # as it reads back from disk
     done = _start(out, meta, resume)
     S = sampler.config.size
     chunk = chunk or max(1, (1 << 20) // (S * S))

@@ -41,14 +41,16 @@ def decode_image(path: Path, max_pixels: int | None = None) -> np.ndarray:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path) as img:
                 if img.width * img.height > max_pixels:
-                    raise UserError(f"{path}: {img.width}x{img.height} exceeds the {max_pixels:,}-pixel limit "
+                    raise UserError(f"{path}: {img.width}x{img.height} exceeds the {max_pixels:,} pixel limit "
                                     "(decompression-bomb guard); downscale the image first")
                 img.load()
                 img = ImageOps.exif_transpose(img)
                 return to_rgb_array(img)
     except UserError:
         raise
-    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise UserError(f"{path}: exceeds the pixel limit (decompression-bomb guard); downscale the image first") from None
+    except UnidentifiedImageError as exc:
         raise UserError(f"{path}: not a readable image ({type(exc).__name__}); pass a JPEG/PNG/... file") from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise UserError(f"{path}: corrupt or truncated image ({exc}); re-export or replace the file") from None
