@@ -37,3 +37,39 @@ def shared_cifar10() -> Path:
     if not (path / "cifar-10-batches-py" / "data_batch_1").exists():
         pytest.skip("../shared/data/cifar-10-batches-py is absent")
     return path
+
+
+def write_cifar(root: Path, name: str = "cifar10", n_train: int = 60, n_test: int = 30, classes: int = 10, seed: int = 0,
+                bad_label: bool = False) -> Path:
+    """A tiny CIFAR in the official python layout; class k images are brighter with k (learnable)."""
+    import pickle
+
+    rng = np.random.default_rng(seed)
+    folder = root / ("cifar-10-batches-py" if name == "cifar10" else "cifar-100-python")
+    folder.mkdir(parents=True, exist_ok=True)
+    key = "labels" if name == "cifar10" else "fine_labels"
+
+    def batch(n):
+        labels = rng.integers(0, classes, n)
+        base = (labels[:, None] * (200 // classes) + rng.integers(0, 40, (n, 3072))).clip(0, 255).astype(np.uint8)
+        if bad_label:
+            labels[0] = classes + 5
+        return {"data": base, key: labels.tolist()}
+
+    files = ([f"data_batch_{i}" for i in range(1, 6)], ["test_batch"]) if name == "cifar10" else (["train"], ["test"])
+    for names, total in zip(files, (n_train, n_test)):
+        for f in names:
+            with open(folder / f, "wb") as h:
+                pickle.dump(batch(total // len(names)), h)
+    return folder
+
+
+@pytest.fixture
+def tiny_cifar(tmp_path, monkeypatch) -> Path:
+    """A data root holding a tiny CIFAR-10 (60 train, 30 test); the expected counts are patched to match."""
+    from monossl.data import cifar
+
+    monkeypatch.setitem(cifar.SPECS["cifar10"], "counts", (60, 30))
+    root = tmp_path / "data"
+    write_cifar(root)
+    return root

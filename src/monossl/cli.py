@@ -59,6 +59,41 @@ def cmd_generate(args) -> None:
     print(f"wrote {args.count} patches of {config.size}x{config.size} to {out}")
 
 
+def cmd_probe(args) -> None:
+    from monossl.probes import config_from_args, run_probe
+
+    config = config_from_args(args.preset, epochs=args.epochs, seed=args.seed, batch_size=args.batch_size,
+                              lr=args.lr, weight_decay=args.weight_decay)
+    if config.epochs < 1:
+        raise UserError(f"--epochs {config.epochs}: must be at least 1")
+    taps = args.taps.split(",") if args.taps else None
+    result = run_probe(args.trunk, args.dataset, args.out, arch=args.arch, data_root=args.data_root, taps=taps,
+                       config=config, resume=args.resume, workers=args.workers)
+    print(result.to_markdown())
+
+
+def add_probe_parser(sub) -> None:
+    p = sub.add_parser("probe", help="linear probes on every conv layer of a frozen trunk (§4.1)",
+                       description="Train a linear probe (BatchNorm + linear) on every tap of a frozen trunk and report "
+                                   "top-1/top-5. TRUNK is a run folder, a checkpoint, 'random' or 'kraehenbuehl'.")
+    p.add_argument("trunk", metavar="TRUNK", help="RUN_DIR | CHECKPOINT | random | kraehenbuehl")
+    p.add_argument("--arch", choices=["cifar", "alexnet", "alexnet-small"], default=None,
+                   help="architecture; read from the checkpoint when it records one")
+    p.add_argument("--dataset", required=True, help="cifar10 | cifar100 | folder:TRAIN_DIR,VAL_DIR")
+    p.add_argument("--data-root", default=None, help="dataset root (default: $MONOSSL_DATA, else ~/.cache/monossl)")
+    p.add_argument("--preset", default="paper", help="protocol preset: paper (÷5 at 5/15/25) or linear-probes (÷10 at 10/20/30, wd 1e-5)")
+    p.add_argument("--epochs", type=int, default=None, help="epochs (preset: 36)")
+    p.add_argument("--batch-size", type=int, default=None, help="batch size (preset: 192)")
+    p.add_argument("--lr", type=float, default=None, help="initial learning rate (preset: 0.01)")
+    p.add_argument("--weight-decay", type=float, default=None, help="weight decay (preset: 5e-4)")
+    p.add_argument("--taps", default=None, help="comma-separated taps (default: all)")
+    p.add_argument("--seed", type=int, default=0, help="random seed")
+    p.add_argument("--workers", type=int, default=2, help="data-loading workers for image folders")
+    p.add_argument("--resume", action="store_true", help="continue a killed run from its last epoch")
+    p.add_argument("--out", required=True, help="result JSON path (a Markdown table is written beside it)")
+    p.set_defaults(func=cmd_probe)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="monossl", description="Learn visual features from a single image (Asano et al., ICLR 2020).")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
@@ -82,7 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-COMMANDS: list = []  # later modules' `register(subparsers)` functions, added below
+COMMANDS: list = [add_probe_parser]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,109 @@
+"""Architecture registry and trunk checkpoints.
+
+A monossl trunk checkpoint is `{"arch": name, "arch_options": {...}, "trunk": state_dict, ...}`, so
+`monossl probe` needs no `--arch`. Published AlexNets (DeepCluster / linear-probes `features.N`,
+RotNet `_feature_blocks`) load through `convert_state_dict`, which maps convs and BatchNorms by order.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from monossl.errors import UserError
+from monossl.nets.alexnet import AlexNet
+from monossl.nets.cifar import CifarTrunk
+from monossl.nets.trunk import Trunk
+from monossl.rundir import atomic_torch_save
+
+ARCHS = {
+    "cifar": lambda **kw: CifarTrunk(**kw),
+    "alexnet": lambda **kw: AlexNet(width="big", **kw),
+    "alexnet-small": lambda **kw: AlexNet(width="small", **kw),
+}
+
+
+def build_trunk(arch: str, **options) -> Trunk:
+    if arch not in ARCHS:
+        raise UserError(f"--arch {arch}: unknown; choose one of {', '.join(ARCHS)}")
+    return ARCHS[arch](**options)
+
+
+def save_trunk(path: str | Path, trunk: Trunk, arch: str, **extra) -> None:
+    options = {k: v for k, v in trunk.config.items() if k not in ("width",)}
+    atomic_torch_save({"arch": arch, "arch_options": options, "trunk": trunk.state_dict(), **extra}, Path(path))
+
+
+def read_checkpoint(path: Path) -> dict:
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as exc:  # noqa: BLE001 - any unpickling failure means "not a checkpoint"
+        raise UserError(f"{path}: not a PyTorch checkpoint ({type(exc).__name__}); pass a .pt/.pth file or a run folder") from None
+    if not isinstance(obj, dict):
+        raise UserError(f"{path}: not a checkpoint dictionary; pass a monossl run or an AlexNet state_dict")
+    return obj
+
+
+def load_trunk(spec: str | Path, arch: str | None = None) -> tuple[Trunk, str, dict]:
+    """Load a trunk from a run folder, a monossl checkpoint or a published AlexNet state_dict.
+
+    Returns (trunk, arch, checkpoint metadata)."""
+    path = Path(spec)
+    if path.is_dir():
+        if not (path / "trunk.pt").exists():
+            raise UserError(f"{path}: no trunk.pt in this run folder; finish (or --resume) the pretraining first")
+        path = path / "trunk.pt"
+    if not path.exists():
+        raise UserError(f"{path}: no such checkpoint or run folder")
+    obj = read_checkpoint(path)
+    if "trunk" in obj and "arch" in obj:
+        if arch and arch != obj["arch"]:
+            raise UserError(f"{path}: holds a {obj['arch']!r} trunk but --arch {arch} was given; drop --arch")
+        trunk = build_trunk(obj["arch"], **obj.get("arch_options", {}))
+        trunk.load_state_dict(obj["trunk"])
+        return trunk, obj["arch"], {k: v for k, v in obj.items() if k != "trunk"}
+    if arch is None:
+        raise UserError(f"{path}: a plain state_dict records no architecture; pass --arch alexnet|alexnet-small|cifar")
+    state = obj.get("state_dict", obj.get("network", obj))
+    sobel = any("sobel" in k for k in state) and arch.startswith("alexnet")
+    trunk = build_trunk(arch, **({"sobel": True} if sobel else {}))
+    try:
+        trunk.load_state_dict(convert_state_dict(state, trunk))
+    except (RuntimeError, ValueError) as exc:
+        raise UserError(f"{path}: does not fit --arch {arch} ({str(exc).splitlines()[0]}); check the architecture") from None
+    return trunk, arch, {"source": str(path), "input_norm": "imagenet"}
+
+
+def convert_state_dict(state: dict, trunk: Trunk) -> dict:
+    """Map a published AlexNet's convs and BatchNorms onto `trunk` by their order of appearance.
+
+    Works for DeepCluster / linear-probes (`features.0.weight`, `features.1.running_mean`, ...) and
+    RotNet (`_feature_blocks.0.0.weight`, ...); `module.` prefixes are dropped, classifiers ignored,
+    and a DeepCluster Sobel front end, being fixed, is rebuilt rather than read.
+    """
+    state = {k.replace("module.", ""): v for k, v in state.items() if torch.is_tensor(v)}
+    convs = [k[: -len(".weight")] for k, v in state.items() if k.endswith(".weight") and v.dim() == 4 and "sobel" not in k]
+    bns = [k[: -len(".running_mean")] for k in state if k.endswith(".running_mean")]
+    target = trunk.state_dict()
+    mine_convs = [n for n, m in trunk.features.named_children() if isinstance(m, nn.Conv2d)]
+    mine_bns = [n for n, m in trunk.features.named_children() if isinstance(m, nn.BatchNorm2d)]
+    if len(convs) < len(mine_convs) or len(bns) < len(mine_bns):
+        raise ValueError(f"found {len(convs)} convs / {len(bns)} BatchNorms, need {len(mine_convs)} / {len(mine_bns)}")
+    out = dict(target)
+    for theirs, mine in zip(convs, mine_convs):
+        for p in ("weight", "bias"):
+            key = f"features.{mine}.{p}"
+            if key in target:
+                src = state.get(f"{theirs}.{p}")
+                if src is None and p == "bias":  # a bias-free conv (followed by BatchNorm)
+                    src = torch.zeros_like(target[key])
+                if src is None or src.shape != target[key].shape:
+                    raise ValueError(f"{theirs}.{p} has shape {None if src is None else tuple(src.shape)}, "
+                                     f"expected {tuple(target[key].shape)}")
+                out[key] = src
+    for theirs, mine in zip(bns, mine_bns):
+        for p in ("weight", "bias", "running_mean", "running_var", "num_batches_tracked"):
+            if f"{theirs}.{p}" in state and f"features.{mine}.{p}" in target:
+                out[f"features.{mine}.{p}"] = state[f"{theirs}.{p}"]
+    return out

@@ -1,0 +1,131 @@
+"""Trunks: named taps, BatchNorm absorption, probe dimensions, baselines, the checkpoint converter."""
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from monossl.errors import UserError
+from monossl.nets import absorb_batchnorm, build_trunk, load_trunk, save_trunk
+from monossl.nets.init import kraehenbuehl_init
+from monossl.probes import TapFeatures
+
+
+def randomise_bn(trunk):
+    gen = torch.Generator().manual_seed(0)
+    for m in trunk.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.running_mean.copy_(torch.randn(m.num_features, generator=gen))
+            m.running_var.copy_(torch.rand(m.num_features, generator=gen) + 0.5)
+            m.weight.data.copy_(torch.randn(m.num_features, generator=gen))
+            m.bias.data.copy_(torch.randn(m.num_features, generator=gen))
+    return trunk.eval()
+
+
+@pytest.mark.parametrize("arch,size", [("cifar", 32), ("alexnet-small", 96)])
+def test_batchnorm_absorption_leaves_outputs_unchanged(arch, size):
+    trunk = randomise_bn(build_trunk(arch))
+    x = torch.randn(2, 3, size, size)
+    fused = absorb_batchnorm(trunk)
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in fused.modules())
+    before, after = trunk(x, trunk.tap_names), fused(x, trunk.tap_names)
+    for t in trunk.tap_names:
+        assert torch.allclose(before[t], after[t], atol=1e-5, rtol=1e-5), t
+
+
+def test_taps_are_named_and_unknown_taps_fail():
+    trunk = build_trunk("cifar")
+    out = trunk(torch.randn(1, 3, 32, 32), ["conv2", "conv1"])
+    assert set(out) == {"conv1", "conv2"} and out["conv1"].shape == (1, 96, 11, 11)
+    assert (out["conv1"] >= 0).all()  # after the ReLU
+    with pytest.raises(UserError, match="conv9"):
+        trunk(torch.randn(1, 3, 32, 32), ["conv9"])
+
+
+def test_probe_dimensions_cifar_full_resolution_and_alexnet_pooled():
+    cifar = TapFeatures(build_trunk("cifar"), ["conv1", "conv2", "conv3", "conv4"])
+    assert cifar.dims == {"conv1": 11616, "conv2": 9216, "conv3": 3456, "conv4": 3456}
+    alex = TapFeatures(build_trunk("alexnet"), build_trunk("alexnet").tap_names, pool_target=9600)
+    assert list(alex.dims.values()) == [9600, 9216, 9600, 9600, 9216]  # the paper's sizes
+    feats = alex(torch.zeros(1, 3, 224, 224, dtype=torch.uint8))
+    assert [v.shape[1] for v in feats.values()] == [9600, 9216, 9600, 9600, 9216]
+
+
+def test_critic_body_has_no_batchnorm_and_leaky_relu():
+    body = build_trunk("cifar", batchnorm=False, act="leaky")
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in body.modules())
+    assert any(isinstance(m, nn.LeakyReLU) for m in body.modules())
+
+
+def test_random_init_is_seeded_and_he_scaled():
+    a, b = build_trunk("cifar").reset_parameters(3), build_trunk("cifar").reset_parameters(3)
+    w = a.features[0].weight
+    assert torch.equal(w, b.features[0].weight)
+    assert abs(w.std().item() - (2 / (7 * 7 * 96)) ** 0.5) < 0.01
+
+
+def test_kraehenbuehl_init_gives_unit_variance_preactivations():
+    trunk = build_trunk("cifar").reset_parameters(0)
+    x = torch.randn(64, 3, 32, 32)
+    kraehenbuehl_init(trunk, x)
+    h = x
+    for layer in trunk.features:
+        if isinstance(layer, nn.Conv2d):
+            pre = layer(h)
+            assert abs(pre.std(dim=(0, 2, 3)).mean().item() - 1) < 0.02
+            assert pre.mean(dim=(0, 2, 3)).abs().max().item() < 0.02
+        h = layer(h)
+
+
+def deepcluster_layout():
+    """A module with DeepCluster's key names: sobel.*, features.N.*, top_layer.*."""
+    layers, prev = [], 2
+    for width, k, s, p, pool in [(96, 11, 4, 2, True), (256, 5, 1, 2, True), (384, 3, 1, 1, False),
+                                 (384, 3, 1, 1, False), (256, 3, 1, 1, True)]:
+        layers += [nn.Conv2d(prev, width, k, s, p), nn.BatchNorm2d(width), nn.ReLU(inplace=True)]
+        layers += [nn.MaxPool2d(3, 2)] if pool else []
+        prev = width
+    model = nn.Module()
+    model.sobel = nn.Sequential(nn.Conv2d(3, 1, 1), nn.Conv2d(1, 2, 3, padding=1))
+    model.features = nn.Sequential(*layers)
+    model.top_layer = nn.Linear(10, 10)
+    return model
+
+
+def test_deepcluster_checkpoint_converts_and_matches(tmp_path):
+    ref = deepcluster_layout()
+    randomise_bn(ref)
+    state = {f"module.{k}": v for k, v in ref.state_dict().items()}
+    torch.save({"state_dict": state, "epoch": 3}, tmp_path / "dc.pth")
+    trunk, arch, meta = load_trunk(tmp_path / "dc.pth", "alexnet")
+    assert arch == "alexnet" and trunk.config["sobel"] and meta["input_norm"] == "imagenet"
+    trunk.eval()
+    x = torch.randn(1, 3, 64, 64)
+    sob = trunk.features[0](x)
+    assert torch.allclose(trunk(x), ref.features(sob), atol=1e-5)
+
+
+def test_rotnet_layout_converts(tmp_path):
+    blocks = nn.ModuleList()
+    prev = 3
+    for width, k, s, p in [(64, 11, 4, 2), (192, 5, 1, 2), (384, 3, 1, 1), (256, 3, 1, 1), (256, 3, 1, 1)]:
+        blocks.append(nn.Sequential(nn.Conv2d(prev, width, k, s, p, bias=False), nn.BatchNorm2d(width), nn.ReLU()))
+        prev = width
+    holder = nn.Module()
+    holder._feature_blocks = blocks
+    torch.save({"network": holder.state_dict(), "epoch": 30}, tmp_path / "rot.pth")
+    trunk, _, _ = load_trunk(tmp_path / "rot.pth", "alexnet-small")
+    assert torch.equal(trunk.features[4].weight, blocks[1][0].weight)
+    assert torch.equal(trunk.features[4].bias, torch.zeros(192))  # bias-free convs load with zero bias
+
+
+def test_checkpoint_errors(tmp_path):
+    save_trunk(tmp_path / "c.pt", build_trunk("cifar"), "cifar")
+    assert load_trunk(tmp_path / "c.pt")[1] == "cifar"
+    with pytest.raises(UserError, match="drop --arch"):
+        load_trunk(tmp_path / "c.pt", "alexnet")
+    torch.save(build_trunk("cifar").state_dict(), tmp_path / "plain.pt")
+    with pytest.raises(UserError, match="does not fit --arch alexnet"):
+        load_trunk(tmp_path / "plain.pt", "alexnet")
+    (tmp_path / "junk.pt").write_text("not a checkpoint")
+    with pytest.raises(UserError, match="not a PyTorch checkpoint"):
+        load_trunk(tmp_path / "junk.pt", "cifar")
