@@ -94,6 +94,83 @@ def add_probe_parser(sub) -> None:
     p.set_defaults(func=cmd_probe)
 
 
+def parse_value(text: str, default):
+    """Parse a CLI value for a dataclass field, guided by its default's type."""
+    if isinstance(default, bool):
+        return text.lower() in ("1", "true", "yes")
+    if isinstance(default, tuple):
+        return tuple(float(v) for v in text.split(",") if v)
+    if isinstance(default, int):
+        return int(text)
+    if isinstance(default, float) or default is None:
+        try:
+            return float(text) if "." in text or "e" in text.lower() else int(text)
+        except ValueError:
+            return text
+    return text
+
+
+def cmd_pretrain(args) -> None:
+    from dataclasses import fields
+
+    from monossl.methods import PretrainConfig, method_module, pretrain
+
+    module = method_module(args.method)
+    hparams = {f.name: getattr(args, f"hp_{f.name}") for f in fields(module.Hparams)
+               if getattr(args, f"hp_{f.name}") is not None}
+    hparams = {k: parse_value(v, getattr(module.Hparams, k)) if isinstance(v, str) else v for k, v in hparams.items()}
+    if args.epochs < 1 or args.batch_size < 1 or args.count < 1:
+        raise UserError("--epochs, --batch-size and --count must be at least 1")
+    config = PretrainConfig(method=args.method, out=args.out, arch=args.arch, sources=args.source or [],
+                            patches=args.patches, dataset=args.dataset, folder=args.folder, size=args.size,
+                            count=args.count, endless=args.endless, augment={k: v for k, v in augment_config(args).to_dict().items() if k != "size"},
+                            epochs=args.epochs, batch_size=args.batch_size, seed=args.seed, device=args.device,
+                            devices=args.devices, precision=args.precision, workers=args.workers,
+                            data_root=args.data_root, hparams=hparams)
+    run = pretrain(config, resume=args.resume)
+    print(f"trunk written to {run.trunk_path}; probe it with: monossl probe {run.out} --dataset cifar10")
+
+
+def add_pretrain_parser(sub) -> None:
+    from dataclasses import fields
+
+    from monossl.methods import METHODS, method_module
+
+    p = sub.add_parser("pretrain", help="self-supervised pretraining: rotnet, deepcluster, monogan, bigan, supervised",
+                       description="Pretrain a trunk. Each method has its own defaults: see `monossl pretrain METHOD --help`.")
+    methods = p.add_subparsers(dest="method", required=True, parser_class=Parser)
+    for name, summary in METHODS.items():
+        module = method_module(name)
+        m = methods.add_parser(name, help=summary, description=(module.__doc__ or summary).strip())
+        inputs = m.add_argument_group("input (exactly one)")
+        inputs.add_argument("--source", nargs="+", default=None, help="on-the-fly patches from these images/folders/cifar10:N (§3.1)")
+        inputs.add_argument("--patches", default=None, help="a `monossl generate` output folder")
+        inputs.add_argument("--dataset", default=None, help="cifar10 | cifar100 (labels unused except by supervised)")
+        inputs.add_argument("--folder", default=None, help="an image folder")
+        m.add_argument("--arch", choices=["cifar", "alexnet", "alexnet-small"], default=getattr(module, "DEFAULT_ARCH", "cifar"),
+                       help="trunk architecture")
+        m.add_argument("--count", type=int, default=50000, help="d: patches per epoch for --source")
+        m.add_argument("--endless", action="store_true", help="fresh patches every epoch (else the same d patches)")
+        m.add_argument("--epochs", type=int, default=10, help="epochs")
+        m.add_argument("--batch-size", type=int, default=getattr(module, "DEFAULT_BATCH", 128), help="batch size")
+        m.add_argument("--out", required=True, help="run folder")
+        m.add_argument("--seed", type=int, default=0, help="random seed")
+        m.add_argument("--device", default="auto", help="auto | cpu | cuda")
+        m.add_argument("--devices", type=int, default=1, help="devices per node (DDP when > 1)")
+        m.add_argument("--precision", default="32-true", help="Fabric precision, e.g. bf16-mixed on GPUs")
+        m.add_argument("--workers", type=int, default=2, help="data-loading workers")
+        m.add_argument("--data-root", default=None, help="dataset root for --dataset / cifar10:N")
+        m.add_argument("--resume", action="store_true", help="continue a killed run from its last checkpoint")
+        add_augment_options(m)
+        hp = m.add_argument_group(f"{name} hyperparameters (defaults: the method's paper)")
+        for f in fields(module.Hparams):
+            default = f.default
+            shown = ",".join(map(str, default)) if isinstance(default, tuple) else default
+            hp.add_argument(f"--{f.name.replace('_', '-')}", dest=f"hp_{f.name}", default=None, metavar="V",
+                            help=f"(default: {shown})")
+        m.set_defaults(func=cmd_pretrain)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="monossl", description="Learn visual features from a single image (Asano et al., ICLR 2020).")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
@@ -117,7 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-COMMANDS: list = [add_probe_parser]
+COMMANDS: list = [add_pretrain_parser, add_probe_parser]
 
 
 def main(argv: list[str] | None = None) -> int:

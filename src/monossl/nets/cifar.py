@@ -2,13 +2,14 @@
 
 Widths are AlexNet-like, 96-256-384-384, with paddings 3, 2, 1, 1. On 32x32 inputs the taps are
 conv1 96x11x11, conv2 256x6x6, conv3 384x3x3 and conv4 384x3x3 (no pooling: §4.1 probes CIFAR at
-full resolution). Every CIFAR row of Tables 1, 3 and 4 uses it, whatever the method. `batchnorm=False`
+full resolution). `sobel=True` puts DeepCluster's frozen Sobel filter in front. Every CIFAR row of Tables 1, 3 and 4 uses it, whatever the method. `batchnorm=False`
 and `act="leaky"` give the WGAN-GP critic's body (the penalty is per sample, so no BatchNorm).
 """
 from __future__ import annotations
 
 from torch import nn
 
+from monossl.nets.alexnet import Sobel
 from monossl.nets.trunk import Trunk, activation
 
 KERNELS = (7, 5, 3, 3)
@@ -19,11 +20,11 @@ PADDINGS = (3, 2, 1, 1)
 class CifarTrunk(Trunk):
     input_size = 32
 
-    def __init__(self, widths=(96, 256, 384, 384), batchnorm: bool = True, act: str = "relu", in_channels: int = 3):
+    def __init__(self, widths=(96, 256, 384, 384), batchnorm: bool = True, act: str = "relu", sobel: bool = False):
         super().__init__()
-        self.config = dict(widths=list(widths), batchnorm=batchnorm, act=act, in_channels=in_channels)
-        layers, self.tap_index = [], {}
-        prev = in_channels
+        self.config = dict(widths=list(widths), batchnorm=batchnorm, act=act, sobel=sobel)
+        layers, self.tap_index = ([Sobel()] if sobel else []), {}
+        prev = 2 if sobel else 3
         for i, (width, k, s, p) in enumerate(zip(widths, KERNELS, STRIDES, PADDINGS)):
             layers.append(nn.Conv2d(prev, width, k, s, p))
             if batchnorm:
@@ -33,8 +34,4 @@ class CifarTrunk(Trunk):
             prev = width
         self.features = nn.Sequential(*layers)
         self.out_channels = prev
-        self.in_channels = in_channels
         self.reset_parameters(0)
-
-    def in_channels_for_input(self) -> int:
-        return self.in_channels

@@ -18,7 +18,6 @@ class Trunk(nn.Module):
     features: nn.Sequential
     tap_index: dict[str, int]
     input_size: int
-    in_channels: int = 3
 
     @property
     def tap_names(self) -> list[str]:
@@ -51,13 +50,9 @@ class Trunk(nn.Module):
         with torch.no_grad():
             was = self.training
             self.eval()
-            out = self(torch.zeros(1, self.in_channels_for_input(), self.input_size, self.input_size),
-                       taps or self.tap_names)
+            out = self(torch.zeros(1, 3, self.input_size, self.input_size), taps or self.tap_names)
             self.train(was)
         return {k: tuple(v.shape[1:]) for k, v in out.items()}
-
-    def in_channels_for_input(self) -> int:
-        return 3
 
     def reset_parameters(self, seed: int | None = None) -> "Trunk":
         """The "Random" baseline's init (DeepCluster's): conv weights ~ N(0, 2/(k*k*out)), zero bias,

@@ -1,0 +1,122 @@
+"""BiGAN (Donahue et al. 2017): an encoder E learns to invert a generator G under a joint discriminator D(x, z).
+
+E is the trunk with LeakyReLU(0.2) (the CIFAR trunk at 32 px, AlexNet at larger sizes) and a linear
+map to the latent; z ~ U(-1, 1)^200; G is a DCGAN generator; D scores (x, z) pairs from a conv
+branch on x and an MLP on z. Adam, lr 2e-4, beta1 0.5. Native augmentation: random crops and flips
+(the paper trains at S = 128; S is a parameter). The checkpoint holds E's trunk, which the probes
+read. Each epoch writes samples G(z) and reconstructions G(E(x)).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from monossl.methods.engine import Run, crop_size, feature_dim
+from monossl.methods.gan_nets import DCGANGenerator
+from monossl.methods.rotnet import native_augmentation
+from monossl.nets.registry import build_trunk
+from monossl.viz.grid import save_grid
+
+
+@dataclass
+class Hparams:
+    latent: int = 200
+    gen_dim: int = 64
+    disc_dim: int = 64
+    lr: float = 2e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+    samples: int = 32
+
+
+class Encoder(nn.Module):
+    def __init__(self, arch: str, crop: int, latent: int):
+        super().__init__()
+        self.trunk = build_trunk(arch, act="leaky")
+        self.linear = nn.Linear(feature_dim(self.trunk, crop), latent)
+
+    def forward(self, x):
+        return self.linear(self.trunk(x).flatten(1))
+
+
+class JointDiscriminator(nn.Module):
+    """D(x, z): strided convs on x, an MLP on z, and a joint MLP on both (with dropout, as BiGAN's)."""
+
+    def __init__(self, crop: int, latent: int, dim: int):
+        super().__init__()
+        layers, ch, side = [], 3, crop
+        while side > 4:
+            layers += [nn.Conv2d(ch, dim, 4, 2, 1), nn.LeakyReLU(0.2, True), nn.Dropout(0.2)]
+            ch, side, dim = dim, (side + 1) // 2, min(dim * 2, 512)
+        self.x_branch = nn.Sequential(*layers, nn.Flatten())
+        self.z_branch = nn.Sequential(nn.Linear(latent, 512), nn.LeakyReLU(0.2, True), nn.Dropout(0.2))
+        self.joint = nn.Sequential(nn.Linear(ch * side * side + 512, 1024), nn.LeakyReLU(0.2, True), nn.Dropout(0.2),
+                                   nn.Linear(1024, 1))
+
+    def forward(self, x, z):
+        return self.joint(torch.cat([self.x_branch(x), self.z_branch(z)], 1)).squeeze(1)
+
+
+class BiGAN(nn.Module):
+    def __init__(self, arch: str, crop: int, hp: Hparams):
+        super().__init__()
+        self.encoder = Encoder(arch, crop, hp.latent)
+        self.generator = DCGANGenerator(hp.latent, crop, hp.gen_dim)
+        self.discriminator = JointDiscriminator(crop, hp.latent, hp.disc_dim)
+
+
+def bigan_losses(d_real: torch.Tensor, d_fake: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Discriminator loss (real pairs (x, E(x)) -> 1, fake pairs (G(z), z) -> 0) and the
+    encoder+generator loss with the labels swapped (the non-saturating form)."""
+    ones, zeros = torch.ones_like(d_real), torch.zeros_like(d_fake)
+    loss_d = F.binary_cross_entropy_with_logits(d_real, ones) + F.binary_cross_entropy_with_logits(d_fake, zeros)
+    loss_eg = F.binary_cross_entropy_with_logits(d_real, zeros) + F.binary_cross_entropy_with_logits(d_fake, ones)
+    return loss_d, loss_eg
+
+
+def train(run: Run, hp: Hparams) -> None:
+    cfg = run.config
+    crop = crop_size(cfg.arch, cfg.size)
+    net = BiGAN(cfg.arch, crop, hp)
+    betas = (hp.beta1, hp.beta2)
+    opt_d = torch.optim.Adam(net.discriminator.parameters(), lr=hp.lr, betas=betas)
+    opt_eg = torch.optim.Adam(list(net.encoder.parameters()) + list(net.generator.parameters()), lr=hp.lr, betas=betas)
+    encoder, generator, discriminator = (run.fabric.setup_module(m) for m in (net.encoder, net.generator, net.discriminator))
+    opt_d, opt_eg = run.fabric.setup_optimizers(opt_d, opt_eg)
+    augment = native_augmentation(cfg.arch, cfg.size)
+    noise = lambda n, g=None: torch.rand(n, hp.latent, generator=g) * 2 - 1  # noqa: E731
+    fixed_z = run.fabric.to_device(noise(hp.samples, torch.Generator().manual_seed(cfg.seed)))
+    state = {"net": net, "opt_d": opt_d, "opt_eg": opt_eg}
+    start = run.restore(state)
+    data = run.dataset()
+    loader = run.loader(data)
+    for epoch in range(start, cfg.epochs):
+        net.train()
+        for real in run.epoch_batches(loader, data, epoch):
+            real = augment(real)
+            z = run.fabric.to_device(noise(len(real)))
+            d_real = discriminator(real, encoder(real))
+            d_fake = discriminator(generator(z), z)
+            loss_d, loss_eg = bigan_losses(d_real, d_fake)
+            opt_d.zero_grad(set_to_none=True)
+            opt_eg.zero_grad(set_to_none=True)
+            # one backward gives D's gradient; E and G get theirs from the swapped-label loss
+            d_grads = torch.autograd.grad(loss_d, list(discriminator.parameters()), retain_graph=True)
+            run.fabric.backward(loss_eg)
+            for p, g in zip(discriminator.parameters(), d_grads):
+                p.grad = g
+            opt_d.step()
+            opt_eg.step()
+            run.log_step(epoch, loss_d=loss_d.item(), loss_eg=loss_eg.item())
+        net.eval()
+        with torch.no_grad():
+            if run.fabric.is_global_zero:
+                save_grid(generator(fixed_z), run.out / f"samples_e{epoch + 1:03d}.png", scale=2)
+                shown = real[: hp.samples // 2]
+                save_grid(torch.cat([shown, generator(encoder(shown))]), run.out / f"reconstructions_e{epoch + 1:03d}.png",
+                          ncol=len(shown), scale=2)
+        run.end_epoch(epoch, state, loss_d=loss_d.item(), loss_eg=loss_eg.item())
+    run.finish(net.encoder.trunk)

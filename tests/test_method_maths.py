@@ -1,0 +1,100 @@
+"""The methods' maths without a training run: rotations, clustering, whitening, Sobel, gradient penalty."""
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from monossl.methods.bigan import bigan_losses
+from monossl.methods.clustering import cluster_features, kmeans, nmi, pca_whiten, uniform_cluster_sampler
+from monossl.methods.gan_nets import DCGANGenerator
+from monossl.methods.monogan import Critic, gradient_penalty
+from monossl.methods.rotnet import rotate_batch
+from monossl.nets.alexnet import Sobel
+
+
+def test_rotation_labels_match_rot90():
+    x = torch.arange(2 * 3 * 4 * 4, dtype=torch.float32).view(2, 3, 4, 4)
+    rotated, labels = rotate_batch(x)
+    assert rotated.shape == (8, 3, 4, 4) and labels.tolist() == [0, 0, 1, 1, 2, 2, 3, 3]
+    for i, k in enumerate(labels.tolist()):
+        assert torch.equal(rotated[i], torch.rot90(x[i % 2], k, dims=(1, 2)))
+    assert torch.equal(torch.rot90(rotated[2], -1, dims=(1, 2)), x[0])  # label 1 is 90 degrees counter-clockwise
+
+
+def test_uniform_cluster_sampler_balances_and_skips_empty_clusters():
+    labels = np.array([0] * 90 + [1] * 8 + [3] * 2)  # cluster 2 is empty
+    order = uniform_cluster_sampler(labels, 300, seed=0)
+    counts = np.bincount(labels[order], minlength=4)
+    assert counts.tolist() == [100, 100, 0, 100]
+    assert np.array_equal(order, uniform_cluster_sampler(labels, 300, seed=0))
+
+
+def test_pca_whitening_gives_identity_covariance():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(4000, 32)) @ rng.normal(size=(32, 32)) * 5 + 3
+    y = pca_whiten(x, 16, normalise=False)
+    cov = np.cov(y, rowvar=False)
+    assert y.shape == (4000, 16) and np.allclose(cov, np.eye(16), atol=0.05)
+    assert np.allclose(np.linalg.norm(pca_whiten(x, 16), axis=1), 1, atol=1e-5)
+
+
+def test_kmeans_recovers_separable_blobs():
+    rng = np.random.default_rng(0)
+    truth = np.repeat(np.arange(5), 200)
+    x = rng.normal(size=(5, 8))[truth] * 10 + rng.normal(size=(1000, 8)) * 0.1
+    labels, _ = kmeans(x.astype(np.float32), 5, seed=1, redo=5)
+    assert nmi(labels, truth) > 0.99
+    result = cluster_features(x, 5, pca_dim=4, seed=1, redo=5)
+    assert nmi(result["labels"], truth) > 0.99 and result["empty"] == 0
+
+
+def test_nmi_bounds():
+    a = np.array([0, 0, 1, 1, 2, 2])
+    assert nmi(a, a) == pytest.approx(1.0)
+    assert nmi(a, np.array([5, 5, 7, 7, 9, 9])) == pytest.approx(1.0)  # names do not matter
+    assert nmi(np.array([0, 1] * 500), np.array([0] * 500 + [1] * 500)) < 0.01
+
+
+def test_sobel_sees_edges_in_their_direction():
+    img = torch.zeros(1, 3, 8, 8)
+    img[..., 4:] = 1.0  # a vertical edge: intensity changes along x
+    out = Sobel()(img)
+    assert out[0, 0, 2:6, 2:6].abs().max() == pytest.approx(4.0)  # horizontal gradient: 1+2+1
+    assert out[0, 1, 2:6, 2:6].abs().max() == 0
+
+
+def test_gradient_penalty_uses_the_whole_sample_gradient():
+    """A linear critic D(x) = <w, x> has gradient w everywhere: the penalty is (||w|| - 1)^2 exactly.
+    Taking the norm over channels only (per pixel) would give a different number."""
+    w = torch.randn(3, 4, 4)
+
+    class Linear(nn.Module):
+        def forward(self, x):
+            return (x * w).flatten(1).sum(1)
+
+    real, fake = torch.randn(5, 3, 4, 4), torch.randn(5, 3, 4, 4)
+    penalty = gradient_penalty(Linear(), real, fake)
+    assert penalty.item() == pytest.approx((w.norm() - 1).pow(2).item(), rel=1e-5)
+    per_pixel = ((w.norm(dim=0) - 1) ** 2).mean()
+    assert abs(penalty.item() - per_pixel.item()) > 1e-3
+
+
+def test_critic_has_no_batchnorm_and_penalty_differentiates():
+    critic = Critic()
+    assert not any(isinstance(m, (nn.BatchNorm2d, nn.BatchNorm1d)) for m in critic.modules())
+    penalty = gradient_penalty(critic, torch.randn(4, 3, 32, 32), torch.randn(4, 3, 32, 32))
+    penalty.backward()
+    assert critic.trunk.features[0].weight.grad.abs().sum() > 0
+
+
+def test_generator_output_shape_and_range():
+    for size in (32, 112):
+        g = DCGANGenerator(latent=16, size=size, dim=8).eval()
+        x = g(torch.randn(3, 16))
+        assert x.shape == (3, 3, size, size) and x.abs().max() <= 1
+
+
+def test_bigan_losses_swap_labels():
+    confident_real, confident_fake = torch.full((4,), 8.0), torch.full((4,), -8.0)
+    loss_d, loss_eg = bigan_losses(confident_real, confident_fake)
+    assert loss_d < 0.01 and loss_eg > 10

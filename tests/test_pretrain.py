@@ -1,0 +1,85 @@
+"""`monossl pretrain` end to end on tiny data, then `monossl probe` on the result; resume and NaN handling."""
+import json
+
+import pytest
+import torch
+
+from monossl.cli import main
+from monossl.nets import load_trunk
+
+pytestmark = pytest.mark.integration
+TINY = ["--count", "96", "--epochs", "1", "--batch-size", "32", "--workers", "0", "--size", "32"]
+
+
+@pytest.mark.parametrize("method,extra", [("rotnet", []), ("deepcluster", ["--k", "8", "--hidden", "64"]),
+                                          ("monogan", ["--gen-dim", "16"]), ("bigan", ["--gen-dim", "16"])])
+def test_pretrain_then_probe(method, extra, rgb_image, tiny_cifar, tmp_path):
+    run = tmp_path / method
+    assert main(["pretrain", method, "--source", str(rgb_image), "--out", str(run), *TINY, *extra]) == 0
+    for name in ("config.json", "metrics.jsonl", "checkpoint.pt", "trunk.pt"):
+        assert (run / name).exists(), name
+    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert any(r["kind"] == "epoch" for r in records)
+    if method in ("monogan", "bigan"):
+        assert (run / "samples_e001.png").exists()
+    trunk, arch, meta = load_trunk(run)
+    assert arch == "cifar" and meta["method"] == method
+    out = tmp_path / f"{method}.json"
+    assert main(["probe", str(run), "--dataset", "cifar10", "--data-root", str(tiny_cifar), "--epochs", "1",
+                 "--out", str(out)]) == 0
+    assert set(json.loads(out.read_text())["taps"]) == {"conv1", "conv2", "conv3", "conv4"}
+
+
+def test_supervised_on_a_dataset(tiny_cifar, tmp_path):
+    run = tmp_path / "sup"
+    assert main(["pretrain", "supervised", "--dataset", "cifar10", "--data-root", str(tiny_cifar), "--out", str(run),
+                 "--epochs", "2", "--batch-size", "16", "--workers", "0"]) == 0
+    hparams = json.loads((run / "config.json").read_text())["hparams"]
+    assert hparams["momentum"] == 0.9 and hparams["weight_decay"] == 5e-4 and hparams["milestones"] == [0.3, 0.6, 0.8]
+    assert load_trunk(run)[1] == "cifar"
+
+
+def test_killed_run_resumes_to_the_same_trunk(rgb_image, tmp_path, monkeypatch):
+    args = ["pretrain", "rotnet", "--source", str(rgb_image), "--count", "64", "--epochs", "2", "--batch-size", "16",
+            "--workers", "0"]
+    assert main(args + ["--out", str(tmp_path / "full")]) == 0
+
+    from monossl.methods.engine import Run
+    real_end = Run.end_epoch
+
+    def killed_after_first_epoch(self, epoch, state, **values):
+        real_end(self, epoch, state, **values)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Run, "end_epoch", killed_after_first_epoch)
+    assert main(args + ["--out", str(tmp_path / "cut")]) == 130
+    assert not (tmp_path / "cut" / "trunk.pt").exists()
+    monkeypatch.setattr(Run, "end_epoch", real_end)
+    assert main(args + ["--out", str(tmp_path / "cut")]) == 2  # not empty: needs --resume
+    assert main(args + ["--out", str(tmp_path / "cut"), "--resume"]) == 0
+    full, cut = load_trunk(tmp_path / "full")[0].state_dict(), load_trunk(tmp_path / "cut")[0].state_dict()
+    assert all(torch.allclose(full[k].float(), cut[k].float(), atol=1e-6) for k in full)
+    epochs = [json.loads(x)["epoch"] for x in (tmp_path / "cut" / "metrics.jsonl").read_text().splitlines()
+              if json.loads(x)["kind"] == "epoch"]
+    assert epochs == [1, 2]
+
+
+def test_nan_loss_stops_with_a_clear_message(rgb_image, tmp_path, capsys):
+    code = main(["pretrain", "rotnet", "--source", str(rgb_image), "--count", "64", "--epochs", "1", "--batch-size", "16",
+                 "--workers", "0", "--lr", "1e30", "--out", str(tmp_path / "nan")])
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert code == 2 and "became nan" in err.lower() and "--resume" in err
+
+
+def test_pretrain_bad_input(rgb_image, tmp_path, capsys):
+    cases = [
+        (["rotnet", "--out", str(tmp_path / "a")], "exactly one input"),
+        (["rotnet", "--source", str(rgb_image), "--patches", str(tmp_path), "--out", str(tmp_path / "b")], "exactly one input"),
+        (["rotnet", "--source", str(tmp_path / "missing.png"), "--out", str(tmp_path / "c")], "no such file"),
+        (["rotnet", "--patches", str(tmp_path), "--out", str(tmp_path / "d")], "not a finished patch set"),
+        (["monogan", "--source", str(rgb_image), "--size", "64", "--out", str(tmp_path / "e")], "--size 32"),
+    ]
+    for argv, message in cases:
+        code = main(["pretrain", *argv, "--epochs", "1", "--count", "64", "--batch-size", "16", "--workers", "0"])
+        err = capsys.readouterr().err.strip().splitlines()
+        assert code == 2 and message in err[-1], (argv, err)
