@@ -171,6 +171,168 @@ def add_pretrain_parser(sub) -> None:
         m.set_defaults(func=cmd_pretrain)
 
 
+def cmd_reproduce(args) -> None:
+    from monossl.reproduce import reproduce
+
+    rows = args.rows.split(",") if args.rows else None
+    path = reproduce(args.table, args.budget, args.out, data_root=args.data_root, imagenet=args.imagenet, rows=rows,
+                     device=args.device, workers=args.workers, images_dir=args.images)
+    print(path.read_text())
+
+
+def add_reproduce_parser(sub) -> None:
+    from monossl.reproduce import BUDGETS, TABLES
+
+    p = sub.add_parser("reproduce", help="run the paper's Tables 1-4 and print them next to the paper's numbers",
+                       description="Run a table's rows (pretraining and probes) at a budget and write OUT/tableN.md/.csv/.png "
+                                   "and OUT/index.md. Finished runs are re-used; interrupted ones resume.")
+    p.add_argument("table", choices=list(TABLES), help="which table")
+    p.add_argument("--budget", choices=list(BUDGETS), default="cpu", help="smoke (minutes, CI), cpu (~15 min a row), paper (GPU)")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--data-root", default=None, help="CIFAR root (default: $MONOSSL_DATA, else ~/.cache/monossl)")
+    p.add_argument("--imagenet", default=None, help="ImageNet root with train/ and val/ (Table 2)")
+    p.add_argument("--images", default=None, help="folder with the paper's image_a.jpg and image_b.png (default: $MONOSSL_IMAGES, else ../shared/images)")
+    p.add_argument("--rows", default=None, help="comma-separated row letters (default: all)")
+    p.add_argument("--device", default="auto", help="auto | cpu | cuda")
+    p.add_argument("--workers", type=int, default=2, help="data-loading workers")
+    p.add_argument("--resume", action="store_true", help="accepted for symmetry: reproduce always re-uses and resumes")
+    p.set_defaults(func=cmd_reproduce)
+
+
+def cmd_demo(args) -> None:
+    from monossl.demo import run_demo
+
+    report = run_demo(args.out, data_root=args.data_root, source=args.source, epochs=args.epochs, count=args.count,
+                      seed=args.seed, workers=args.workers)
+    print(f"report: {report}")
+
+
+def add_demo_parser(sub) -> None:
+    p = sub.add_parser("demo", help="the main job on built-in defaults: patches, RotNet, probes, report (~10 min on 2 cores)",
+                       description="Patches from a built-in image, a short RotNet pretraining, CIFAR-10 probes next to a "
+                                   "random trunk and the paper, and a Markdown report with figures.")
+    p.add_argument("--out", default="demo_out", help="output folder")
+    p.add_argument("--data-root", default=None, help="CIFAR-10 root (default: $MONOSSL_DATA, else ~/.cache/monossl, else download)")
+    p.add_argument("--source", default=None, help="an image of your own instead of the built-in one")
+    p.add_argument("--epochs", type=int, default=4, help="RotNet epochs")
+    p.add_argument("--count", type=int, default=12800, help="patches per epoch")
+    p.add_argument("--seed", type=int, default=0, help="random seed")
+    p.add_argument("--workers", type=int, default=0, help="data-loading workers")
+    p.set_defaults(func=cmd_demo)
+
+
+def parse_units(text: str | None) -> list[int] | None:
+    if not text:
+        return None
+    try:
+        return [int(u) for u in text.split(",") if u]
+    except ValueError:
+        raise UserError(f"--units {text}: give comma-separated unit numbers, as in 0,5,12") from None
+
+
+def check_png(path: str) -> Path:
+    out = Path(path)
+    if out.is_dir():
+        raise UserError(f"{out}: is a folder; --out takes a .png file name")
+    return out
+
+
+def cmd_viz(args) -> None:
+    from monossl.viz.figures import save_panels
+
+    out = check_png(args.out)
+    if args.what == "filters":
+        from monossl.viz.filters import plot_filters
+
+        plot_filters(args.trunk, out, title=f"conv1 filters: {args.trunk}", arch=args.arch)
+    elif args.what == "actmax":
+        from monossl.viz.actmax import activation_maximisation
+
+        images, units = activation_maximisation(args.trunk, args.layer, parse_units(args.units), size=args.size,
+                                                steps=args.steps, seed=args.seed, arch=args.arch)
+        panels = [(f"{args.layer}:{u}", img.permute(1, 2, 0).numpy()) for u, img in zip(units, images)]
+        save_panels(panels, out, title=f"activation maximisation, {args.trunk}", ncol=min(4, len(panels)))
+    else:
+        from monossl.viz.retrieval import retrieval
+
+        images = retrieval_images(args)
+        tiles, units = retrieval(args.trunk, images, args.layer, parse_units(args.units), arch=args.arch, seed=args.seed)
+        panels = [(f"{args.layer}:{units[i // 9]} #{i % 9 + 1}", tile) for i, tile in enumerate(tiles)]
+        save_panels(panels, out, title=f"top-9 retrieval, {args.trunk}", ncol=9, tile_inches=0.9)
+    print(f"wrote {out}")
+
+
+def retrieval_images(args):
+    from monossl.nets.registry import ARCHS
+
+    if args.dataset in ("cifar10", "cifar100"):
+        from monossl.data.cifar import load_cifar
+
+        return load_cifar(args.dataset, args.data_root, train=False).images
+    if args.dataset and args.dataset.startswith("folder:"):
+        from monossl.methods.engine import folder_images
+
+        side = ARCHS[args.arch or "cifar"]().input_size if args.arch else 224
+        return folder_images(args.dataset[len("folder:"):], side)
+    raise UserError(f"--dataset {args.dataset}: choose cifar10, cifar100 or folder:DIR")
+
+
+def cmd_style(args) -> None:
+    from monossl.viz.figures import save_panels
+    from monossl.viz.style import load_rgb01, style_transfer
+
+    out = check_png(args.out)
+    content, style = load_rgb01(args.content, args.size), load_rgb01(args.style, args.size)
+    layers = args.style_layers.split(",") if args.style_layers else None
+    panels = [("content", content[0].permute(1, 2, 0).numpy()), ("style", style[0].permute(1, 2, 0).numpy())]
+    for label in [args.features] + ([args.compare] if args.compare else []):
+        image, history = style_transfer(label, content, style, layers, args.content_layer, args.style_weight,
+                                        args.content_weight, args.steps, arch=args.arch, seed=args.seed)
+        panels.append((f"{Path(label).name}: loss {history[0]:.3g} -> {history[-1]:.3g}", image[0].permute(1, 2, 0).numpy()))
+    save_panels(panels, out, title="Gatys style transfer", tile_inches=3.0)
+    print(f"wrote {out}")
+
+
+def add_viz_parsers(sub) -> None:
+    p = sub.add_parser("viz", help="conv1 filters, activation maximisation, top-9 retrieval (§4.4)")
+    kinds = p.add_subparsers(dest="what", required=True, parser_class=Parser)
+    for name, summary in (("filters", "all conv1 filters as a grid, each scaled to (-1, 1) (Fig. 4)"),
+                          ("actmax", "activation maximisation with a Fourier, decorrelated-colour image (Fig. 5)"),
+                          ("retrieval", "the 9 dataset images that activate each unit most (Fig. 5)")):
+        q = kinds.add_parser(name, help=summary, description=summary)
+        q.add_argument("trunk", metavar="RUN_OR_CKPT", help="run folder, checkpoint, or random")
+        q.add_argument("--arch", default=None, help="architecture for plain state_dicts or 'random'")
+        q.add_argument("--out", required=True, help="output PNG")
+        q.add_argument("--seed", type=int, default=0, help="random seed (unit choice, initialisation)")
+        if name != "filters":
+            q.add_argument("--layer", required=True, help="tap, e.g. conv2")
+            q.add_argument("--units", default=None, help="comma-separated units (default: random ones)")
+        if name == "actmax":
+            q.add_argument("--size", type=int, default=128, help="image side")
+            q.add_argument("--steps", type=int, default=256, help="optimisation steps")
+        if name == "retrieval":
+            q.add_argument("--dataset", default="cifar10", help="cifar10 | cifar100 | folder:DIR")
+            q.add_argument("--data-root", default=None, help="dataset root")
+        q.set_defaults(func=cmd_viz)
+    s = sub.add_parser("style", help="Gatys style transfer with a trunk's features (Fig. 6)",
+                       description="Gatys et al. style transfer: Gram-matrix style losses and a content loss on a "
+                                   "trunk's taps, optimised with L-BFGS.")
+    s.add_argument("content", help="content image")
+    s.add_argument("style", help="style image")
+    s.add_argument("--features", required=True, help="run folder, checkpoint, or random")
+    s.add_argument("--compare", default=None, help="a second trunk shown beside it, e.g. random")
+    s.add_argument("--arch", default=None, help="architecture for plain state_dicts or 'random'")
+    s.add_argument("--size", type=int, default=256, help="image side")
+    s.add_argument("--steps", type=int, default=30, help="L-BFGS steps (10 evaluations each)")
+    s.add_argument("--style-layers", default=None, help="comma-separated taps (default: every conv)")
+    s.add_argument("--content-layer", default=None, help="tap for the content loss (default: a middle one)")
+    s.add_argument("--style-weight", type=float, default=1e4, help="weight of the style loss")
+    s.add_argument("--content-weight", type=float, default=1.0, help="weight of the content loss")
+    s.add_argument("--seed", type=int, default=0, help="random seed")
+    s.add_argument("--out", required=True, help="output PNG")
+    s.set_defaults(func=cmd_style)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="monossl", description="Learn visual features from a single image (Asano et al., ICLR 2020).")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
@@ -194,7 +356,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-COMMANDS: list = [add_pretrain_parser, add_probe_parser]
+COMMANDS: list = [add_pretrain_parser, add_probe_parser, add_reproduce_parser, add_demo_parser, add_viz_parsers]
 
 
 def main(argv: list[str] | None = None) -> int:

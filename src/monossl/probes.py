@@ -44,6 +44,8 @@ class ProbeConfig:
     pool_target: int = 9600  # pooled dims per tap on image folders; CIFAR uses full resolution
     seed: int = 0
     memory_budget_gb: float = 8.0  # cached features beyond this go to a memory map on disk
+    train_limit: int | None = None  # probe on a seeded subset (quick checks); None: the whole split
+    test_limit: int | None = None
 
     def lr_at(self, epoch: int) -> float:
         return self.lr * self.lr_factor ** sum(epoch >= m for m in self.milestones)
@@ -281,6 +283,7 @@ def run_probe(trunk_spec: str, dataset: str, out: str | Path, arch: str | None =
         raise UserError(f"{out}: exists; choose another --out or delete it")
     if dataset in ("cifar10", "cifar100"):
         train, test = load_cifar(dataset, data_root, train=True), load_cifar(dataset, data_root, train=False)
+        train, test = subset(train, config.train_limit, config.seed), subset(test, config.test_limit, config.seed)
         trunk, arch, meta = resolve_trunk(trunk_spec, arch, train.images, config.seed)
         if arch != "cifar":
             raise UserError(f"{dataset}: 32-px images need the cifar trunk, not {arch}; probe AlexNets on an image folder")
@@ -306,6 +309,14 @@ def run_probe(trunk_spec: str, dataset: str, out: str | Path, arch: str | None =
     atomic_write_text(out.with_suffix(".md"), result.to_markdown())
     state_path.unlink(missing_ok=True)
     return result
+
+
+def subset(data, limit: int | None, seed: int):
+    """A seeded subset of an ArrayDataset (in the original order), or the dataset itself."""
+    if not limit or limit >= len(data.labels):
+        return data
+    keep = np.sort(np.random.default_rng(seed).choice(len(data.labels), limit, replace=False))
+    return replace(data, images=data.images[keep], labels=data.labels[keep])
 
 
 def config_from_args(preset: str, **overrides) -> ProbeConfig:

@@ -91,8 +91,7 @@ def fetch_archive(name: str, root: Path, url: str | None = None) -> None:
     """Download the official archive, check its MD5 and extract it under root."""
     spec = SPECS[name]
     url = url or os.environ.get(f"MONOSSL_{name.upper()}_URL", spec["url"])
-    root.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=root) as tmp:
+    with tempfile.TemporaryDirectory() as tmp:
         archive = Path(tmp) / "archive.tar.gz"
         try:
             with urllib.request.urlopen(url, timeout=30) as response, archive.open("wb") as out:
@@ -107,4 +106,5 @@ def fetch_archive(name: str, root: Path, url: str | None = None) -> None:
             tar.extractall(tmp, filter="data")
         if not (Path(tmp) / spec["folder"]).is_dir():
             raise UserError(f"{url}: archive lacks {spec['folder']}/; download it by hand")
-        os.replace(Path(tmp) / spec["folder"], root / spec["folder"])
+        root.mkdir(parents=True, exist_ok=True)
+        shutil.move(str(Path(tmp) / spec["folder"]), str(root / spec["folder"]))

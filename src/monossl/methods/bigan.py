@@ -118,5 +118,5 @@ def train(run: Run, hp: Hparams) -> None:
                 shown = real[: hp.samples // 2]
                 save_grid(torch.cat([shown, generator(encoder(shown))]), run.out / f"reconstructions_e{epoch + 1:03d}.png",
                           ncol=len(shown), scale=2)
-        run.end_epoch(epoch, state, loss_d=loss_d.item(), loss_eg=loss_eg.item())
+        run.end_epoch(epoch, state, trunk=net.encoder.trunk, loss_d=loss_d.item(), loss_eg=loss_eg.item())
     run.finish(net.encoder.trunk)

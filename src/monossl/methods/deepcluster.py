@@ -136,6 +136,6 @@ def train(run: Run, hp: Hparams) -> None:
             optimiser.step()
             top_optimiser.step()
             run.log_step(epoch, loss=loss.item())
-        run.end_epoch(epoch, state, **change, empty_clusters=result.get("empty", 0),
+        run.end_epoch(epoch, state, trunk=trunk, **change, empty_clusters=result.get("empty", 0),
                       kmeans_loss=result.get("kmeans_loss", 0.0), loss=loss.item())
     run.finish(trunk)

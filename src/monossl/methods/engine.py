@@ -183,8 +183,9 @@ class Run:
         if self.fabric.is_global_zero and (self.global_step % 10 == 0 or self.global_step == 1):
             self.metrics.append({"kind": "step", "epoch": epoch, "step": self.global_step, **plain})
 
-    def end_epoch(self, epoch: int, state: dict, **values) -> None:
-        """Log the epoch and write the checkpoint atomically (rank 0 writes; all wait)."""
+    def end_epoch(self, epoch: int, state: dict, trunk: nn.Module | None = None, **values) -> None:
+        """Log the epoch and write the checkpoint atomically (rank 0 writes; all wait). With `trunk`,
+        also keep a probe-ready snapshot `RUN/trunks/epochNNN.pt`, to see how features move with training."""
         state["epoch"] = epoch + 1
         state["global_step"] = self.global_step
         state["rng"] = torch.get_rng_state()
@@ -192,6 +193,9 @@ class Run:
         self.fabric.save(tmp, state)
         if self.fabric.is_global_zero:
             os.replace(tmp, self.checkpoint_path)
+            if trunk is not None:
+                save_trunk(self.out / "trunks" / f"epoch{epoch + 1:03d}.pt", getattr(trunk, "module", trunk),
+                           self.config.arch, method=self.config.method, epoch=epoch + 1)
             self.metrics.append({"kind": "epoch", "epoch": epoch + 1, "step": self.global_step,
                                  **{k: float(v) for k, v in values.items()}})
             print(f"epoch {epoch + 1}/{self.config.epochs}: " + ", ".join(f"{k} {float(v):.4g}" for k, v in values.items()),

@@ -96,5 +96,5 @@ def train(run: Run, hp: Hparams) -> None:
         with torch.no_grad():
             if run.fabric.is_global_zero:
                 save_grid(generator(fixed_noise), run.out / f"samples_e{epoch + 1:03d}.png", scale=2)
-        run.end_epoch(epoch, state, wasserstein=values["wasserstein"], loss_critic=values["loss_critic"])
+        run.end_epoch(epoch, state, trunk=critic.module.trunk, wasserstein=values["wasserstein"], loss_critic=values["loss_critic"])
     run.finish(critic.module.trunk)

@@ -2,8 +2,10 @@
 
 Every image of a batch appears in all four rotations in that batch (4-way classification). Native
 augmentation: random crops (padded by 4 on the CIFAR trunk) and left-right flips. Optimiser and
-schedule: SGD, momentum 0.9, Nesterov, weight decay 5e-4, lr 0.1 (CIFAR trunk) or 0.01 (AlexNet),
-multiplied by 0.2 at 30%, 60% and 80% of the run (the published 30/60/80-of-100 epoch schedule).
+schedule: SGD, momentum 0.9, Nesterov, weight decay 5e-4, lr 0.01 (RotNet's AlexNet value), multiplied
+by 0.2 at 30%, 60% and 80% of the run (the published 30/60/80-of-100 epoch schedule). RotNet's NIN used
+lr 0.1 on CIFAR; on the CIFAR trunk's linear head that stalls: 33.6% rotation accuracy after 100 steps
+of 64 Image B patches against 60.1% at 0.01.
 """
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ from monossl.nets.registry import build_trunk
 
 @dataclass
 class Hparams:
-    lr: float | None = None  # None: 0.1 for the CIFAR trunk, 0.01 for AlexNet (the paper's values)
+    lr: float = 0.01  # RotNet's AlexNet value; see the module docstring
     momentum: float = 0.9
     weight_decay: float = 5e-4
     nesterov: bool = True
@@ -52,7 +54,7 @@ def head(in_dim: int, hidden: int | None, classes: int) -> nn.Module:
 
 def train(run: Run, hp: Hparams) -> None:
     cfg = run.config
-    lr = hp.lr or (0.1 if cfg.arch == "cifar" else 0.01)
+    lr = hp.lr
     hidden = hp.hidden if hp.hidden is not None else (None if cfg.arch == "cifar" else 4096)
     trunk = build_trunk(cfg.arch)
     classifier = head(feature_dim(trunk, crop_size(cfg.arch, cfg.size)), hidden, 4)
@@ -79,5 +81,5 @@ def train(run: Run, hp: Hparams) -> None:
             accuracy = (logits.argmax(1) == labels).float().mean()
             correct, seen = correct + accuracy.item() * len(labels), seen + len(labels)
             run.log_step(epoch, loss=loss.item(), rotation_acc=accuracy.item())
-        run.end_epoch(epoch, state, rotation_acc=100 * correct / max(seen, 1), lr=optimiser.param_groups[0]["lr"])
+        run.end_epoch(epoch, state, trunk=trunk, rotation_acc=100 * correct / max(seen, 1), lr=optimiser.param_groups[0]["lr"])
     run.finish(trunk)

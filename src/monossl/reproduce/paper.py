@@ -1,0 +1,104 @@
+"""The paper's numbers (Tables 1-4) and each row's exact definition: the single source for reports.
+
+A row says how its trunk is made (`kind`: pretrain / random / kraehenbuehl / reference), with which
+method, from which data (`train`: image_a, image_b, deka, kilo, a whole dataset), with which §3.1
+augmentations, and which trunk. Reference rows (numbers the paper borrows from other publications)
+are still run when their recipe is ours to run (full-dataset pretraining); otherwise shown alone.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+ALL_AUG = dict(scale=True, rotation=True, jitter=True, flip=True)
+
+
+def aug(scale=False, rotation=False, jitter=False, flip=True) -> dict:
+    return dict(scale=scale, rotation=rotation, jitter=jitter, flip=flip)
+
+
+@dataclass(frozen=True)
+class Row:
+    key: str
+    label: str
+    paper: tuple[float, ...]
+    kind: str  # pretrain | random | kraehenbuehl
+    method: str | None = None
+    train: str | None = None  # image_a | image_b | deka | kilo | cifar10 | cifar100 | imagenet
+    augment: dict = field(default_factory=lambda: dict(ALL_AUG))
+    note: str = ""
+
+    def run_id(self, arch: str) -> str:
+        """A name shared by identical runs across tables (Table 3's MonoGAN is Table 1's row j)."""
+        if self.kind != "pretrain":
+            return f"{self.kind}_{arch}"
+        flags = "".join(k[0] for k, v in sorted(self.augment.items()) if v) if self.train.startswith("image") else ""
+        return "_".join(filter(None, [self.method, self.train, flags, arch]))
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    title: str
+    probe_dataset: str  # cifar10 | cifar100 | imagenet
+    arch: str
+    taps: tuple[str, ...]
+    rows: tuple[Row, ...]
+
+
+CIFAR_TAPS = ("conv1", "conv2", "conv3", "conv4")
+IMAGENET_TAPS = ("conv1", "conv2", "conv3", "conv4", "conv5")
+
+TABLE1 = Table("table1", "Ablating data augmentation using MonoGAN (CIFAR-10 linear probes)", "cifar10", "cifar", CIFAR_TAPS, (
+    Row("a", "Fully sup.", (66.5, 70.1, 72.4, 75.9), "pretrain", "supervised", "cifar10"),
+    Row("b", "Random feat.", (57.8, 55.5, 54.2, 47.3), "random"),
+    Row("c", "No aug.", (57.9, 56.2, 54.2, 47.8), "pretrain", "monogan", "image_b", aug(flip=False),
+        note="the single image cloned d times: scale, rotation, jitter and flip off"),
+    Row("d", "Jitter", (58.9, 58.0, 57.0, 49.8), "pretrain", "monogan", "image_b", aug(jitter=True)),
+    Row("e", "Rotation", (61.4, 58.8, 56.1, 47.5), "pretrain", "monogan", "image_b", aug(rotation=True)),
+    Row("f", "Scale", (67.9, 69.3, 67.9, 59.1), "pretrain", "monogan", "image_b", aug(scale=True)),
+    Row("g", "Rot. & jitter", (64.9, 63.6, 61.0, 53.4), "pretrain", "monogan", "image_b", aug(rotation=True, jitter=True)),
+    Row("h", "Rot. & scale", (67.6, 69.9, 68.0, 60.7), "pretrain", "monogan", "image_b", aug(rotation=True, scale=True)),
+    Row("i", "Jitter & scale", (68.1, 71.3, 69.5, 62.4), "pretrain", "monogan", "image_b", aug(jitter=True, scale=True)),
+    Row("j", "All", (68.1, 72.3, 70.8, 63.5), "pretrain", "monogan", "image_b"),
+))
+
+TABLE2 = Table("table2", "ImageNet LSVRC-12 linear probes (AlexNet, 10-crop)", "imagenet", "alexnet", IMAGENET_TAPS, (
+    Row("a", "Full-supervision", (19.3, 36.3, 44.2, 48.3, 50.5), "pretrain", "supervised", "imagenet"),
+    Row("b", "Random", (11.6, 17.1, 16.9, 16.3, 14.1), "random"),
+    Row("c", "Krähenbühl et al.: Random Rescaled", (17.5, 23.0, 24.5, 23.2, 20.6), "kraehenbuehl"),
+    Row("d", "BiGAN (1,281,167 images)", (17.7, 24.5, 31.0, 29.9, 28.0), "pretrain", "bigan", "imagenet"),
+    Row("e", "BiGAN mono, Image A", (20.4, 30.9, 33.4, 28.4, 16.0), "pretrain", "bigan", "image_a"),
+    Row("f", "BiGAN mono, Image B", (20.5, 30.4, 31.6, 27.0, 16.8), "pretrain", "bigan", "image_b"),
+    Row("g", "BiGAN deka (10)", (16.2, 16.5, 16.5, 13.1, 7.5), "pretrain", "bigan", "deka"),
+    Row("h", "BiGAN kilo (1,000)", (16.1, 17.7, 18.3, 17.6, 13.5), "pretrain", "bigan", "kilo"),
+    Row("i", "RotNet (1,281,167 images)", (18.8, 31.7, 38.7, 38.2, 36.5), "pretrain", "rotnet", "imagenet"),
+    Row("j", "RotNet mono, Image A", (19.9, 30.2, 30.6, 27.6, 21.9), "pretrain", "rotnet", "image_a"),
+    Row("k", "RotNet mono, Image B", (17.8, 27.6, 27.9, 25.4, 20.2), "pretrain", "rotnet", "image_b"),
+    Row("l", "RotNet deka (10)", (19.6, 30.7, 32.6, 28.9, 22.6), "pretrain", "rotnet", "deka"),
+    Row("m", "RotNet kilo (1,000)", (21.0, 33.5, 36.5, 34.0, 29.4), "pretrain", "rotnet", "kilo"),
+    Row("n", "DeepCluster (1,281,167 images)", (18.0, 32.5, 39.2, 37.2, 30.6), "pretrain", "deepcluster", "imagenet"),
+    Row("o", "DeepCluster mono, Image A", (20.7, 31.5, 32.5, 28.5, 21.0), "pretrain", "deepcluster", "image_a"),
+    Row("p", "DeepCluster mono, Image B", (19.7, 30.1, 31.6, 28.5, 20.4), "pretrain", "deepcluster", "image_b"),
+    Row("q", "DeepCluster deka (10)", (18.5, 29.0, 31.1, 28.2, 21.9), "pretrain", "deepcluster", "deka"),
+    Row("r", "DeepCluster kilo (1,000)", (19.5, 29.8, 33.0, 31.7, 26.8), "pretrain", "deepcluster", "kilo"),
+))
+
+TABLE3 = Table("table3", "CIFAR-10 linear probes", "cifar10", "cifar", CIFAR_TAPS, (
+    Row("a", "Fully supervised", (66.5, 70.1, 72.4, 75.9), "pretrain", "supervised", "cifar10"),
+    Row("b", "Random", (57.8, 55.5, 54.2, 47.3), "random"),
+    Row("c", "RotNet", (64.4, 65.6, 65.6, 59.1), "pretrain", "rotnet", "cifar10", note="trained on all of CIFAR-10"),
+    Row("d", "GAN (CIFAR-10)", (67.7, 73.0, 72.5, 69.2), "pretrain", "monogan", "cifar10"),
+    Row("e", "MonoGAN", (68.1, 72.3, 70.8, 63.5), "pretrain", "monogan", "image_b"),
+))
+
+TABLE4 = Table("table4", "CIFAR-100 linear probes", "cifar100", "cifar", CIFAR_TAPS, (
+    Row("a", "Fully supervised", (38.7, 43.6, 44.4, 46.5), "pretrain", "supervised", "cifar100"),
+    Row("b", "Random", (30.9, 29.8, 28.6, 24.1), "random"),
+    Row("c", "RotNet", (36.0, 35.9, 34.2, 25.8), "pretrain", "rotnet", "cifar100", note="trained on all of CIFAR-100"),
+    Row("d", "GAN (CIFAR-100)", (38.7, 43.6, 44.4, 46.5), "pretrain", "monogan", "cifar100",
+        note="the paper prints the fully supervised numbers again here, likely a typesetting slip"),
+    Row("e", "GAN (CIFAR-10)", (39.6, 46.0, 45.1, 39.9), "pretrain", "monogan", "cifar10"),
+    Row("f", "MonoGAN", (39.9, 46.9, 44.5, 38.8), "pretrain", "monogan", "image_b"),
+))
+
+TABLES = {t.name: t for t in (TABLE1, TABLE2, TABLE3, TABLE4)}

@@ -1,0 +1,223 @@
+"""`monossl reproduce`: run a table's rows (pretraining, then probes) at a budget, and report.
+
+Runs live in OUT/runs/RUN_ID and probe results in OUT/probes/RUN_ID.DATASET.json, named by what they
+are (method, training data, augmentations, trunk), so rows shared between tables run once. A
+finished run or probe is re-used; an interrupted one resumes. Reports: OUT/tableN.md, .csv and .png
+(accuracy against depth, ours solid, the paper dashed), and OUT/index.md.
+
+Budgets:
+  smoke  a couple of minutes for a whole table on 2 cores (CI): tiny pretraining, probes on subsets;
+  cpu    meaningful on a 2-core laptop, ~10-15 minutes a row: narrow GAN generator, short schedules,
+         full probes (36 epochs, whole CIFAR);
+  paper  the paper's settings, for a GPU: d = 50,000 patches at S = 32 for CIFAR rows (1,281,167 at
+         S = 256 for ImageNet rows), each method's published schedule (see BUDGETS).
+"""
+from __future__ import annotations
+
+import csv
+import io
+import os
+import sys
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from monossl.errors import UserError
+from monossl.methods import PretrainConfig, pretrain
+from monossl.probes import PRESETS, run_probe
+from monossl.reproduce.paper import TABLES, Row, Table
+from monossl.rundir import atomic_write_bytes, atomic_write_text, read_json
+
+
+@dataclass(frozen=True)
+class MethodBudget:
+    count: int
+    epochs: int
+    batch_size: int
+    hparams: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Budget:
+    name: str
+    methods: dict[str, MethodBudget]
+    probe_epochs: int = 36
+    probe_train_limit: int | None = None
+    probe_test_limit: int | None = None
+    size_imagenet: int = 256
+
+
+BUDGETS = {
+    "smoke": Budget("smoke", {
+        "monogan": MethodBudget(256, 1, 32, {"gen_dim": 16}),
+        "rotnet": MethodBudget(256, 1, 32),
+        "deepcluster": MethodBudget(256, 1, 32, {"k": 10, "hidden": 128}),
+        "bigan": MethodBudget(256, 1, 32, {"gen_dim": 16}),
+        "supervised": MethodBudget(0, 1, 64),
+    }, probe_epochs=2, probe_train_limit=1000, probe_test_limit=500, size_imagenet=128),
+    "cpu": Budget("cpu", {
+        "monogan": MethodBudget(12800, 7, 32, {"gen_dim": 32}),
+        "rotnet": MethodBudget(25600, 5, 128),
+        "deepcluster": MethodBudget(20000, 15, 128, {"k": 100}),
+        "bigan": MethodBudget(12800, 8, 64, {"gen_dim": 32}),
+        "supervised": MethodBudget(0, 10, 128),
+    }, size_imagenet=128),
+    "paper": Budget("paper", {
+        # WGAN-GP: 100k generator steps of 64 with 5 critic steps = 640 passes over d = 50,000
+        "monogan": MethodBudget(50000, 640, 64),
+        # RotNet: 100 epochs on CIFAR (30 on ImageNet), batch 128 (192 on ImageNet)
+        "rotnet": MethodBudget(50000, 100, 128),
+        # DeepCluster: 500 epochs on ImageNet, batch 256, k = 1000 (§3.2)
+        "deepcluster": MethodBudget(50000, 500, 256),
+        # BiGAN: 100 epochs, batch 128
+        "bigan": MethodBudget(50000, 100, 128),
+        "supervised": MethodBudget(0, 100, 128),
+    }),
+}
+
+SHARED_IMAGES = Path(__file__).resolve().parents[3].parent / "shared" / "images"
+
+
+def source_for(row: Row, table: Table, images_dir: Path, imagenet: str | None) -> dict:
+    """The pretraining input of a row: on-the-fly sources, or a whole dataset."""
+    if row.train in ("image_a", "image_b"):
+        path = images_dir / ("image_a.jpg" if row.train == "image_a" else "image_b.png")
+        if not path.exists():
+            raise UserError(f"{path}: the paper's {row.train.replace('_', ' ').title()} is missing; pass --images DIR")
+        return {"sources": [str(path)]}
+    if row.train in ("deka", "kilo"):
+        n = 10 if row.train == "deka" else 1000
+        if table.probe_dataset == "imagenet":
+            return {"sources": [f"folder:{Path(imagenet) / 'train'}:{n}"]}
+        return {"sources": [f"cifar10:{n}"]}
+    if row.train == "imagenet":
+        return {"folder": str(Path(imagenet) / "train")}
+    return {"dataset": row.train}
+
+
+def run_row(row: Row, table: Table, budget: Budget, out: Path, data_root: str | None, imagenet: str | None,
+            images_dir: Path, device: str, workers: int) -> dict:
+    """Pretrain (if the row needs it) and probe one row; both steps re-use or resume earlier work."""
+    run_id = row.run_id(table.arch)
+    probe_out = out / "probes" / f"{run_id}.{table.probe_dataset}.json"
+    if probe_out.exists():
+        return read_json(probe_out)["taps"]
+    if row.kind == "pretrain":
+        mb = budget.methods[row.method]
+        size = 32 if table.arch == "cifar" else budget.size_imagenet
+        run_dir = out / "runs" / run_id
+        augment = {k: v for k, v in row.augment.items()}
+        config = PretrainConfig(method=row.method, out=str(run_dir), arch=table.arch, size=size, count=max(mb.count, 1),
+                                augment=augment, epochs=mb.epochs, batch_size=mb.batch_size, device=device,
+                                workers=workers, data_root=data_root, hparams=dict(mb.hparams),
+                                **source_for(row, table, images_dir, imagenet))
+        pretrain(config, resume=run_dir.exists())
+        trunk_spec = str(run_dir)
+    else:
+        trunk_spec = row.kind
+    config = replace(PRESETS["paper"], epochs=budget.probe_epochs, train_limit=budget.probe_train_limit,
+                     test_limit=budget.probe_test_limit)
+    dataset = table.probe_dataset if table.probe_dataset != "imagenet" else \
+        f"folder:{Path(imagenet) / 'train'},{Path(imagenet) / 'val'}"
+    state = probe_out.with_name(probe_out.name + ".state.pt")
+    result = run_probe(trunk_spec, dataset, probe_out, arch=table.arch, data_root=data_root, taps=list(table.taps),
+                       config=config, resume=state.exists(), workers=workers)
+    return result.taps
+
+
+def reproduce(table_name: str, budget_name: str, out: str | Path, data_root: str | None = None, imagenet: str | None = None,
+              rows: list[str] | None = None, device: str = "auto", workers: int = 2, images_dir: str | None = None) -> Path:
+    """Run the selected rows of a table and write OUT/tableN.{md,csv,png} and OUT/index.md."""
+    if table_name not in TABLES:
+        raise UserError(f"{table_name}: choose one of {', '.join(TABLES)}")
+    if budget_name not in BUDGETS:
+        raise UserError(f"--budget {budget_name}: choose one of {', '.join(BUDGETS)}")
+    table, budget = TABLES[table_name], BUDGETS[budget_name]
+    if table.probe_dataset == "imagenet" and not imagenet:
+        raise UserError("table2 probes on ImageNet: pass --imagenet DIR holding train/ and val/ class folders")
+    if imagenet and not (Path(imagenet) / "train").is_dir():
+        raise UserError(f"--imagenet {imagenet}: no train/ folder inside; point it at the ImageNet root")
+    keys = [r.key for r in table.rows]
+    wanted = rows or keys
+    unknown = [k for k in wanted if k not in keys]
+    if unknown:
+        raise UserError(f"--rows {','.join(unknown)}: {table_name} has rows {','.join(keys)}")
+    images = Path(images_dir or os.environ.get("MONOSSL_IMAGES", SHARED_IMAGES))
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    results: dict[str, dict] = {}
+    for row in table.rows:
+        if row.key not in wanted:
+            continue
+        print(f"[{table_name}] row ({row.key}) {row.label}", file=sys.stderr, flush=True)
+        results[row.key] = run_row(row, table, budget, out, data_root, imagenet, images, device, workers)
+        write_report(table, budget, results, out)
+    write_index(out)
+    return out / f"{table_name}.md"
+
+
+def cells(table: Table, row: Row, taps: dict | None) -> list[str]:
+    if taps is None:
+        return [f"– ({p:.1f})" for p in row.paper]
+    return [f"{taps[t]['top1']:.1f} ({p:.1f})" for t, p in zip(table.taps, row.paper)]
+
+
+def mean_gap(table: Table, row: Row, taps: dict | None) -> float | None:
+    if taps is None:
+        return None
+    return sum(taps[t]["top1"] - p for t, p in zip(table.taps, row.paper)) / len(row.paper)
+
+
+def write_report(table: Table, budget: Budget, results: dict, out: Path) -> None:
+    header = ["row", "method"] + list(table.taps) + ["mean gap"]
+    lines = [f"# {table.title}", "", f"Budget: `{budget.name}`. Cells: ours (paper), top-1 %. Gap: ours − paper, averaged over layers.", "",
+             "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["row", "method"] + [f"{t}_ours" for t in table.taps] + [f"{t}_paper" for t in table.taps] + ["mean_gap"])
+    for row in table.rows:
+        taps = results.get(row.key)
+        gap = mean_gap(table, row, taps)
+        label = row.label + (f" ¹" if row.note else "")
+        lines.append(f"| ({row.key}) | {label} | " + " | ".join(cells(table, row, taps)) + f" | {'' if gap is None else f'{gap:+.1f}'} |")
+        writer.writerow([row.key, row.label] + [("" if taps is None else f"{taps[t]['top1']:.2f}") for t in table.taps]
+                        + list(row.paper) + ["" if gap is None else f"{gap:.2f}"])
+    notes = [f"- ({r.key}) {r.note}" for r in table.rows if r.note]
+    if notes:
+        lines += ["", "¹ Notes:"] + notes
+    lines += ["", f"![accuracy against depth]({table.name}.png)", ""]
+    atomic_write_text(out / f"{table.name}.md", "\n".join(lines))
+    atomic_write_text(out / f"{table.name}.csv", buffer.getvalue())
+    plot_table(table, results, out / f"{table.name}.png")
+
+
+def plot_table(table: Table, results: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    xs = range(len(table.taps))
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for i, row in enumerate(r for r in table.rows if r.key in results):
+        colour = colours[i % len(colours)]
+        ax.plot(xs, [results[row.key][t]["top1"] for t in table.taps], "-o", color=colour, label=f"({row.key}) {row.label}")
+        ax.plot(xs, row.paper, "--", color=colour, alpha=0.6)
+    ax.set_xticks(list(xs), table.taps)
+    ax.set_ylabel("linear probe top-1 (%)")
+    ax.set_title(f"{table.title}\nsolid: ours, dashed: paper", fontsize=9)
+    ax.legend(fontsize=7, loc="best")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=120)
+    plt.close(fig)
+    atomic_write_bytes(path, buffer.getvalue())
+
+
+def write_index(out: Path) -> None:
+    parts = ["# monossl reproduction", ""]
+    for name in TABLES:
+        if (out / f"{name}.md").exists():
+            parts += [(out / f"{name}.md").read_text(), ""]
+    atomic_write_text(out / "index.md", "\n".join(parts))

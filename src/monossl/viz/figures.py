@@ -1,0 +1,36 @@
+"""Labelled PNG figures for the `viz` and `style` commands."""
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+
+from monossl.rundir import atomic_write_bytes
+
+
+def save_panels(panels: list[tuple[str, np.ndarray]], path: str | Path, title: str = "", ncol: int | None = None,
+                tile_inches: float = 1.6) -> Path:
+    """Save images (H, W, 3 in [0, 1] or uint8) side by side, each with its label."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    n = len(panels)
+    ncol = ncol or n
+    nrow = int(np.ceil(n / ncol))
+    fig, axes = plt.subplots(nrow, ncol, figsize=(ncol * tile_inches, nrow * tile_inches + (0.4 if title else 0)), squeeze=False)
+    for ax in axes.ravel():
+        ax.axis("off")
+    for ax, (label, image) in zip(axes.ravel(), panels):
+        ax.imshow(image, interpolation="nearest" if image.shape[0] <= 64 else "bilinear")
+        ax.set_title(label, fontsize=7)
+    if title:
+        fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110)
+    plt.close(fig)
+    atomic_write_bytes(Path(path), buffer.getvalue())
+    return Path(path)

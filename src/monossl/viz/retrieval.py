@@ -1,0 +1,45 @@
+"""Top-9 retrieval (Fig. 5, right): for each unit, the dataset images that activate it most.
+
+A unit's response to an image is its mean activation over positions (the same objective that
+activation maximisation raises).
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from monossl.nets.trunk import prepare_input
+from monossl.viz.common import frozen_trunk
+
+
+@torch.no_grad()
+def unit_scores(trunk_spec, images: np.ndarray, layer: str, arch: str | None = None, batch_size: int = 500) -> np.ndarray:
+    """(N, C): the mean activation of every unit of `layer` on uint8 NHWC images."""
+    trunk, norm = frozen_trunk(trunk_spec, arch)
+    trunk.check_taps([layer])
+    out = []
+    for start in range(0, len(images), batch_size):
+        batch = torch.from_numpy(np.ascontiguousarray(images[start:start + batch_size])).permute(0, 3, 1, 2)
+        out.append(trunk(prepare_input(batch, norm), [layer])[layer].mean(dim=(2, 3)))
+    return torch.cat(out).numpy()
+
+
+def top_images(scores: np.ndarray, units: list[int], k: int = 9) -> np.ndarray:
+    """(len(units), k) indices of the images with the highest scores per unit, best first (ties: lower index)."""
+    order = np.argsort(-scores[:, units], axis=0, kind="stable")
+    return order[:k].T
+
+
+def retrieval(trunk_spec, images: np.ndarray, layer: str, units: list[int] | None = None, k: int = 9,
+              arch: str | None = None, seed: int = 0) -> tuple[np.ndarray, list[int]]:
+    """Returns uint8 tiles (len(units) * k, H, W, 3) row by row, and the units shown."""
+    scores = unit_scores(trunk_spec, images, layer, arch)
+    if units is None:
+        units = sorted(np.random.default_rng(seed).choice(scores.shape[1], size=min(4, scores.shape[1]), replace=False).tolist())
+    bad = [u for u in units if not 0 <= u < scores.shape[1]]
+    if bad:
+        from monossl.errors import UserError
+
+        raise UserError(f"--units {bad}: {layer} has units 0..{scores.shape[1] - 1}")
+    best = top_images(scores, units, k)
+    return images[best.ravel()], units
