@@ -31,7 +31,6 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 import torch
-from PIL import Image
 
 from monossl.errors import UserError
 
@@ -80,7 +79,7 @@ class AugmentConfig:
 
 
 def pyramid_shapes(width: int, height: int) -> list[tuple[int, int]]:
-    """(w, h) of every 2x2-box mipmap level, down to a single pixel (Pillow's reduce rounds up)."""
+    """(w, h) of every 2x2-box mipmap level, down to a single pixel (odd sides round up)."""
     shapes = [(width, height)]
     while max(shapes[-1]) > 1:
         w, h = shapes[-1]
@@ -88,11 +87,18 @@ def pyramid_shapes(width: int, height: int) -> list[tuple[int, int]]:
     return shapes
 
 
-def pack_rgb(image: np.ndarray) -> np.ndarray:
-    """RGB uint8 (H, W, 3) -> one int32 per pixel (0x00BBGGRR): one gather reads a whole pixel."""
-    packed = np.zeros(image.shape[:2] + (4,), np.uint8)
-    packed[..., :3] = image
-    return packed.view(np.int32)[..., 0]
+def box_reduce(src: np.ndarray, dst: np.ndarray, strip: int = 128) -> None:
+    """dst = 2x2 box average of src (uint8 HxWx4), in strips to bound memory; odd edges repeat the last pixel."""
+    h, w = src.shape[:2]
+    cols = [np.minimum(np.arange(dst.shape[1]) * 2 + d, w - 1) for d in (0, 1)]
+    for top in range(0, dst.shape[0], strip):
+        rows = np.arange(top, min(top + strip, dst.shape[0])) * 2
+        acc = np.zeros((len(rows), dst.shape[1], 3), np.uint16)
+        for dy in (0, 1):
+            band = src[np.minimum(rows + dy, h - 1), :, :3]
+            for dx in (0, 1):
+                acc += band[:, cols[dx]]
+        dst[top:top + len(rows), :, :3] = (acc + 2) >> 2
 
 
 class PatchSampler:
@@ -142,14 +148,16 @@ class PatchSampler:
                 self.level_table[s, level] = torch.tensor([offset if level < len(levels) else self.level_table[s, level - 1, 0], w, h])
                 if level < len(levels):
                     offset += w * h
-        table = np.empty(offset, np.int32)
+        table = np.zeros(offset, np.int32)  # one pixel per int32, 0x00BBGGRR: one gather reads all of it
+        channels = table.view(np.uint8).reshape(-1, 4)
         for s, im in enumerate(images):
-            level_image = im
-            for level in range(self.num_levels[s]):
+            start, w, h = self.level_table[s, 0].tolist()
+            channels[start:start + w * h, :3] = im.reshape(-1, 3)
+            for level in range(1, self.num_levels[s]):
+                prev_start, pw, ph = self.level_table[s, level - 1].tolist()
                 start, w, h = self.level_table[s, level].tolist()
-                if level:
-                    level_image = np.asarray(Image.fromarray(level_image).reduce(2))
-                table[start:start + w * h] = pack_rgb(level_image).ravel()
+                previous = channels[prev_start:prev_start + pw * ph].reshape(ph, pw, 4)
+                box_reduce(previous, channels[start:start + w * h].reshape(h, w, 4))
         self.pixels = torch.from_numpy(table)
 
     def __len__(self) -> int:

@@ -63,5 +63,5 @@ def style_transfer(trunk_spec, content: torch.Tensor, style: torch.Tensor, style
         return loss
 
     for _ in tqdm(range(steps), desc="style", disable=not progress, leave=False):
-        history.append(float(optimiser.step(closure)))
+        history.append(float(optimiser.step(closure).detach()))
     return image.detach().clamp(0, 1), history
