@@ -17,7 +17,6 @@ import torch.nn.functional as F
 
 from monossl.data.cifar import load_cifar
 from monossl.nets import build_trunk
-from monossl.nets.trunk import prepare_input
 from monossl.probes import LinearProbes, ProbeConfig, TapFeatures, probe_arrays
 
 

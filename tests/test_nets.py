@@ -1,5 +1,4 @@
 """Trunks: named taps, BatchNorm absorption, probe dimensions, baselines, the checkpoint converter."""
-import numpy as np
 import pytest
 import torch
 from torch import nn

@@ -1,5 +1,4 @@
 """The §3.1 protocol: no fill leaks in, antialiasing, parameter ranges, determinism."""
-import math
 
 import numpy as np
 import pytest

@@ -1,6 +1,5 @@
 """Visualisations on behaviour: filter grid tiles, activation maximisation, retrieval, style transfer."""
 import numpy as np
-import pytest
 import torch
 from PIL import Image
 

@@ -23,6 +23,7 @@ from monossl.probes import PRESETS, run_probe
 from monossl.reproduce.paper import TABLE3
 from monossl.rundir import atomic_write_bytes, atomic_write_text, read_json
 from monossl.viz.filters import plot_filters
+from monossl.viz.figures import save_figure
 from monossl.viz.grid import save_grid
 
 
@@ -126,7 +127,4 @@ def plot_depth(path: Path, results: dict) -> None:
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=120)
-    plt.close(fig)
-    atomic_write_bytes(path, buffer.getvalue())
+    save_figure(fig, path, dpi=120)

@@ -52,16 +52,22 @@ def head(in_dim: int, hidden: int | None, classes: int) -> nn.Module:
                          nn.Linear(hidden, classes))
 
 
+def classifier_and_optimiser(run: Run, hp, classes: int):
+    """Trunk + head as one Fabric-wrapped module, and its SGD optimiser (RotNet and supervised share them)."""
+    cfg = run.config
+    hidden = hp.hidden if hp.hidden is not None else (None if cfg.arch == "cifar" else 4096)
+    trunk = build_trunk(cfg.arch)
+    model = nn.Sequential(trunk, nn.Flatten(), head(feature_dim(trunk, crop_size(cfg.arch, cfg.size)), hidden, classes))
+    optimiser = torch.optim.SGD(model.parameters(), lr=hp.lr, momentum=hp.momentum, weight_decay=hp.weight_decay,
+                                nesterov=hp.nesterov)
+    model, optimiser = run.fabric.setup(model, optimiser)
+    return trunk, model, optimiser
+
+
 def train(run: Run, hp: Hparams) -> None:
     cfg = run.config
     lr = hp.lr
-    hidden = hp.hidden if hp.hidden is not None else (None if cfg.arch == "cifar" else 4096)
-    trunk = build_trunk(cfg.arch)
-    classifier = head(feature_dim(trunk, crop_size(cfg.arch, cfg.size)), hidden, 4)
-    model = nn.Sequential(trunk, nn.Flatten(), classifier)
-    optimiser = torch.optim.SGD(model.parameters(), lr=lr, momentum=hp.momentum, weight_decay=hp.weight_decay,
-                                nesterov=hp.nesterov)
-    model, optimiser = run.fabric.setup(model, optimiser)
+    trunk, model, optimiser = classifier_and_optimiser(run, hp, 4)
     augment = native_augmentation(cfg.arch, cfg.size)
     state = {"model": model, "optimiser": optimiser}
     start = run.restore(state)

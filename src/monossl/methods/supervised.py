@@ -9,14 +9,12 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 from torch.utils.data import TensorDataset
 
 from monossl.data.patches import to_unit_range
 from monossl.errors import UserError
-from monossl.methods.engine import Run, crop_size, feature_dim, set_lr, step_lr
-from monossl.methods.rotnet import head, native_augmentation
-from monossl.nets.registry import build_trunk
+from monossl.methods.engine import Run, set_lr, step_lr
+from monossl.methods.rotnet import classifier_and_optimiser, native_augmentation
 
 
 @dataclass
@@ -37,12 +35,7 @@ def train(run: Run, hp: Hparams) -> None:
     images, labels, classes = run.labelled()
     data = TensorDataset(to_unit_range(images), torch.from_numpy(labels).long())
     lr = hp.lr
-    hidden = hp.hidden if hp.hidden is not None else (None if cfg.arch == "cifar" else 4096)
-    trunk = build_trunk(cfg.arch)
-    model = nn.Sequential(trunk, nn.Flatten(), head(feature_dim(trunk, crop_size(cfg.arch, cfg.size)), hidden, classes))
-    optimiser = torch.optim.SGD(model.parameters(), lr=lr, momentum=hp.momentum, weight_decay=hp.weight_decay,
-                                nesterov=hp.nesterov)
-    model, optimiser = run.fabric.setup(model, optimiser)
+    trunk, model, optimiser = classifier_and_optimiser(run, hp, classes)
     augment = native_augmentation(cfg.arch, cfg.size)
     state = {"model": model, "optimiser": optimiser}
     start = run.restore(state)

@@ -25,7 +25,8 @@ from monossl.errors import UserError
 from monossl.methods import PretrainConfig, pretrain
 from monossl.probes import PRESETS, run_probe
 from monossl.reproduce.paper import TABLES, Row, Table
-from monossl.rundir import atomic_write_bytes, atomic_write_text, read_json
+from monossl.rundir import atomic_write_text, read_json
+from monossl.viz.figures import save_figure
 
 
 @dataclass(frozen=True)
@@ -177,7 +178,7 @@ def write_report(table: Table, budget: Budget, results: dict, out: Path) -> None
     for row in table.rows:
         taps = results.get(row.key)
         gap = mean_gap(table, row, taps)
-        label = row.label + (f" ¹" if row.note else "")
+        label = row.label + (" ¹" if row.note else "")
         lines.append(f"| ({row.key}) | {label} | " + " | ".join(cells(table, row, taps)) + f" | {'' if gap is None else f'{gap:+.1f}'} |")
         writer.writerow([row.key, row.label] + [("" if taps is None else f"{taps[t]['top1']:.2f}") for t in table.taps]
                         + list(row.paper) + ["" if gap is None else f"{gap:.2f}"])
@@ -209,10 +210,7 @@ def plot_table(table: Table, results: dict, path: Path) -> None:
     ax.legend(fontsize=7, loc="best")
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=120)
-    plt.close(fig)
-    atomic_write_bytes(path, buffer.getvalue())
+    save_figure(fig, path, dpi=120)
 
 
 def write_index(out: Path) -> None:

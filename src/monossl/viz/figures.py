@@ -9,6 +9,17 @@ import numpy as np
 from monossl.rundir import atomic_write_bytes
 
 
+def save_figure(fig, path: str | Path, dpi: int = 110) -> Path:
+    """Render a matplotlib figure to PNG and write it atomically; the figure is closed."""
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi)
+    plt.close(fig)
+    atomic_write_bytes(Path(path), buffer.getvalue())
+    return Path(path)
+
+
 def save_panels(panels: list[tuple[str, np.ndarray]], path: str | Path, title: str = "", ncol: int | None = None,
                 tile_inches: float = 1.6) -> Path:
     """Save images (H, W, 3 in [0, 1] or uint8) side by side, each with its label."""
@@ -29,8 +40,4 @@ def save_panels(panels: list[tuple[str, np.ndarray]], path: str | Path, title: s
     if title:
         fig.suptitle(title, fontsize=9)
     fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110)
-    plt.close(fig)
-    atomic_write_bytes(Path(path), buffer.getvalue())
-    return Path(path)
+    return save_figure(fig, path)

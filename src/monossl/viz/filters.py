@@ -1,14 +1,14 @@
 """conv1 filters as a grid (Fig. 4): one tile per filter, each scaled to (-1, 1)."""
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
-from monossl.rundir import atomic_write_bytes, read_json
+from monossl.rundir import read_json
+from monossl.viz.figures import save_figure
 
 
 def first_conv(trunk: nn.Module) -> nn.Conv2d:
@@ -50,11 +50,7 @@ def plot_filters(trunk_spec, path: str | Path, title: str | None = None, arch: s
     caption = title or "conv1 filters"
     accuracy = probe_caption(trunk_spec)
     fig.suptitle(caption + (f"\n{accuracy}" if accuracy else ""), fontsize=8)
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100)
-    plt.close(fig)
-    atomic_write_bytes(Path(path), buffer.getvalue())
-    return Path(path)
+    return save_figure(fig, path, dpi=100)
 
 
 def probe_caption(trunk_spec) -> str:
