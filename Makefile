@@ -1,6 +1,7 @@
 # Set-up is part of every target: a fresh machine needs nothing but Python 3.10+.
 PYTHON ?= python3
-DATA ?= $(if $(MONOSSL_DATA),$(MONOSSL_DATA),../shared/data)
+# CIFAR-10 root: $MONOSSL_DATA, else ../shared/data when present, else monossl's default (~/.cache/monossl, downloaded)
+DATA ?= $(firstword $(MONOSSL_DATA) $(wildcard ../shared/data))
 DEMO_OUT ?= demo_out
 STAMP := .make-installed
 
@@ -18,11 +19,11 @@ test: $(STAMP)
 	$(PYTHON) -m pytest tests
 
 demo: $(STAMP)
-	$(PYTHON) -m monossl demo --out $(DEMO_OUT) --data-root $(DATA)
+	$(PYTHON) -m monossl demo --out $(DEMO_OUT) $(if $(DATA),--data-root $(DATA))
 
 bench: $(STAMP)
 	$(PYTHON) benchmarks/bench_generate.py
-	$(PYTHON) benchmarks/bench_probe.py --data-root $(DATA)
+	$(PYTHON) benchmarks/bench_probe.py $(if $(DATA),--data-root $(DATA))
 
 clean:
 	rm -rf $(STAMP) $(DEMO_OUT) build src/*.egg-info

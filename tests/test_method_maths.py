@@ -98,3 +98,11 @@ def test_bigan_losses_swap_labels():
     confident_real, confident_fake = torch.full((4,), 8.0), torch.full((4,), -8.0)
     loss_d, loss_eg = bigan_losses(confident_real, confident_fake)
     assert loss_d < 0.01 and loss_eg > 10
+
+
+@pytest.mark.parametrize("crop", [32, 56, 112])
+def test_joint_discriminator_fits_every_crop_size(crop):
+    from monossl.methods.bigan import JointDiscriminator
+
+    d = JointDiscriminator(crop, latent=200, dim=8).eval()
+    assert d(torch.randn(2, 3, crop, crop), torch.rand(2, 200)).shape == (2,)

@@ -50,7 +50,7 @@ class JointDiscriminator(nn.Module):
         layers, ch, side = [], 3, crop
         while side > 4:
             layers += [nn.Conv2d(ch, dim, 4, 2, 1), nn.LeakyReLU(0.2, True), nn.Dropout(0.2)]
-            ch, side, dim = dim, (side + 1) // 2, min(dim * 2, 512)
+            ch, side, dim = dim, side // 2, min(dim * 2, 512)  # k4 s2 p1 halves, rounding down
         self.x_branch = nn.Sequential(*layers, nn.Flatten())
         self.z_branch = nn.Sequential(nn.Linear(latent, 512), nn.LeakyReLU(0.2, True), nn.Dropout(0.2))
         self.joint = nn.Sequential(nn.Linear(ch * side * side + 512, 1024), nn.LeakyReLU(0.2, True), nn.Dropout(0.2),
