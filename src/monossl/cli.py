@@ -326,7 +326,7 @@ def add_viz_parsers(sub) -> None:
     s.add_argument("--steps", type=int, default=30, help="L-BFGS steps (10 evaluations each)")
     s.add_argument("--style-layers", default=None, help="comma-separated taps (default: every conv)")
     s.add_argument("--content-layer", default=None, help="tap for the content loss (default: a middle one)")
-    s.add_argument("--style-weight", type=float, default=1e4, help="weight of the style loss")
+    s.add_argument("--style-weight", type=float, default=10.0, help="weight of the (normalised) style loss")
     s.add_argument("--content-weight", type=float, default=1.0, help="weight of the content loss")
     s.add_argument("--seed", type=int, default=0, help="random seed")
     s.add_argument("--out", required=True, help="output PNG")

@@ -9,6 +9,8 @@ unit's mean activation over positions (Lucid's "channel" objective).
 from __future__ import annotations
 
 import kornia.augmentation as K
+import sys
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -60,7 +62,7 @@ def activation_maximisation(trunk_spec, layer: str, units: list[int] | None = No
     transforms = K.AugmentationSequential(K.RandomAffine(degrees=10, scale=(0.9, 1.1), p=1.0))
     optimiser = torch.optim.Adam(image.parameters(), lr=lr)
     index = torch.arange(len(units))
-    for _ in tqdm(range(steps), desc=f"actmax {layer}", disable=not progress, leave=False):
+    for _ in tqdm(range(steps), desc=f"actmax {layer}", disable=not (progress and sys.stderr.isatty()), leave=False):
         x = F.pad(image(), (pad,) * 4, mode="reflect")
         dx, dy = torch.randint(-pad, pad + 1, (2,), generator=generator).tolist()
         x = torch.roll(x, (dy, dx), dims=(2, 3))[..., pad:pad + size, pad:pad + size]

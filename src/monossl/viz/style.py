@@ -1,10 +1,13 @@
 """Gatys et al. (2016) style transfer with any trunk's features (Fig. 6).
 
 Style: Gram matrices on conv1..conv5 (conv1..conv4 on the CIFAR trunk); content: one middle layer
-(conv3 on AlexNet, conv2 on the CIFAR trunk). The image, initialised from the content, is optimised
-with L-BFGS. Works with a single-image trunk, a random one, or a converted published AlexNet.
+(conv3 on AlexNet, conv2 on the CIFAR trunk). Each term is divided by its target's energy, so the
+weights mean the same for any trunk, however large its activations. The image, initialised from the
+content, is optimised with L-BFGS. Works with a single-image trunk, a random one, or a converted published AlexNet.
 """
 from __future__ import annotations
+
+import sys
 
 import numpy as np
 import torch
@@ -38,7 +41,7 @@ def default_layers(tap_names: list[str]) -> tuple[list[str], str]:
 
 
 def style_transfer(trunk_spec, content: torch.Tensor, style: torch.Tensor, style_layers: list[str] | None = None,
-                   content_layer: str | None = None, style_weight: float = 1e4, content_weight: float = 1.0,
+                   content_layer: str | None = None, style_weight: float = 10.0, content_weight: float = 1.0,
                    steps: int = 50, arch: str | None = None, seed: int = 0, progress: bool = True) -> tuple[torch.Tensor, list[float]]:
     """Returns the stylised image (1, 3, H, W) in [0, 1] and the total loss after each L-BFGS step."""
     torch.manual_seed(seed)
@@ -57,11 +60,12 @@ def style_transfer(trunk_spec, content: torch.Tensor, style: torch.Tensor, style
     def closure():
         optimiser.zero_grad(set_to_none=True)
         feats = trunk(to_input(image.clamp(0, 1), norm), taps)
-        loss_style = sum(F.mse_loss(gram(feats[t]), style_grams[t], reduction="sum") for t in style_layers)
-        loss = style_weight * loss_style + content_weight * F.mse_loss(feats[content_layer], content_target)
+        loss_style = sum((gram(feats[t]) - style_grams[t]).pow(2).sum() / style_grams[t].pow(2).sum() for t in style_layers)
+        loss_content = (feats[content_layer] - content_target).pow(2).sum() / content_target.pow(2).sum()
+        loss = style_weight * loss_style + content_weight * loss_content
         loss.backward()
         return loss
 
-    for _ in tqdm(range(steps), desc="style", disable=not progress, leave=False):
+    for _ in tqdm(range(steps), desc="style", disable=not (progress and sys.stderr.isatty()), leave=False):
         history.append(float(optimiser.step(closure).detach()))
     return image.detach().clamp(0, 1), history
