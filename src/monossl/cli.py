@@ -63,7 +63,7 @@ def cmd_probe(args) -> None:
     from monossl.probes import config_from_args, run_probe
 
     config = config_from_args(args.preset, epochs=args.epochs, seed=args.seed, batch_size=args.batch_size,
-                              lr=args.lr, weight_decay=args.weight_decay)
+                              lr=args.lr, weight_decay=args.weight_decay, bn_stats=args.bn_stats)
     if config.epochs < 1:
         raise UserError(f"--epochs {config.epochs}: must be at least 1")
     taps = args.taps.split(",") if args.taps else None
@@ -86,6 +86,8 @@ def add_probe_parser(sub) -> None:
     p.add_argument("--batch-size", type=int, default=None, help="batch size (preset: 192)")
     p.add_argument("--lr", type=float, default=None, help="initial learning rate (preset: 0.01)")
     p.add_argument("--weight-decay", type=float, default=None, help="weight decay (preset: 5e-4)")
+    p.add_argument("--bn-stats", choices=["population", "batch"], default=None,
+                   help="CIFAR probes' BatchNorm statistics: fixed training-set ones (preset) or per batch")
     p.add_argument("--taps", default=None, help="comma-separated taps (default: all)")
     p.add_argument("--seed", type=int, default=0, help="random seed")
     p.add_argument("--workers", type=int, default=2, help="data-loading workers for image folders")

@@ -6,7 +6,7 @@ probed at once. BatchNorm in the trunk is absorbed into the preceding convs firs
 * CIFAR (no augmentation, §4.1): taps at full resolution. The frozen trunk's features are extracted
   once (fp16, spilled to a memory map beyond `memory_budget`) and every probe trains on them. The
   probes' BatchNorm uses the training set's statistics, fixed: with a frozen trunk and no
-  augmentation, these are what batch statistics estimate.
+  augmentation, these are what batch statistics estimate (`bn_stats="batch"` uses per-batch ones).
 * Image folders (ImageNet layout): each tap is adaptive-max-pooled to about 9600 dims (9600/9216/
   9600/9600/9216 for AlexNet), training images are resized to 256, randomly cropped to 224 and
   flipped; evaluation averages the scores of ten crops.
@@ -46,6 +46,7 @@ class ProbeConfig:
     memory_budget_gb: float = 8.0  # cached features beyond this go to a memory map on disk
     train_limit: int | None = None  # probe on a seeded subset (quick checks); None: the whole split
     test_limit: int | None = None
+    bn_stats: str = "population"  # CIFAR probes' BatchNorm: fixed training-set statistics, or "batch"
 
     def lr_at(self, epoch: int) -> float:
         return self.lr * self.lr_factor ** sum(epoch >= m for m in self.milestones)
@@ -153,7 +154,9 @@ def probe_arrays(trunk: Trunk, train: tuple[np.ndarray, np.ndarray], test: tuple
     probes = LinearProbes(features.dims, num_classes)
     for t, head in probes.heads.items():
         head[0].running_mean, head[0].running_var = population_stats(train_feats[t])
-    probes.eval()  # BatchNorm: fixed training-set statistics (see module docstring)
+    if config.bn_stats not in ("population", "batch"):
+        raise UserError(f"bn_stats {config.bn_stats}: choose population or batch")
+    probes.train(config.bn_stats == "batch")  # population: fixed training-set statistics (module docstring)
     labels = torch.from_numpy(train[1]).long()
     optimiser, start = make_optimiser(probes, config), 0
     if resume and state_path and state_path.exists():
@@ -172,6 +175,7 @@ def probe_arrays(trunk: Trunk, train: tuple[np.ndarray, np.ndarray], test: tuple
             optimiser.step()
         if state_path:
             atomic_torch_save({"epoch": epoch + 1, "probes": probes.state_dict(), "optim": optimiser.state_dict()}, state_path)
+    probes.eval()
     return evaluate_cached(probes, test_feats, torch.from_numpy(test[1]).long())
 
 
