@@ -83,3 +83,11 @@ def test_pretrain_bad_input(rgb_image, tmp_path, capsys):
         code = main(["pretrain", *argv, "--epochs", "1", "--count", "64", "--batch-size", "16", "--workers", "0"])
         err = capsys.readouterr().err.strip().splitlines()
         assert code == 2 and message in err[-1], (argv, err)
+
+
+def test_same_run_whatever_the_number_of_workers(rgb_image, tmp_path):
+    args = ["pretrain", "rotnet", "--source", str(rgb_image), "--count", "64", "--epochs", "1", "--batch-size", "16"]
+    assert main(args + ["--workers", "0", "--out", str(tmp_path / "w0")]) == 0
+    assert main(args + ["--workers", "2", "--out", str(tmp_path / "w2")]) == 0
+    a, b = load_trunk(tmp_path / "w0")[0].state_dict(), load_trunk(tmp_path / "w2")[0].state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
