@@ -90,7 +90,8 @@ def write_report(out: Path, name: str, results: dict) -> None:
              "Random crops (area down to 0.1% of the image), rotations up to 35°, flips and colour jitter, "
              "resampled to 32×32 without aliasing.", "",
              "## conv1 filters", "", "![filters](filters.png)", "",
-             "Each filter is scaled to (−1, 1). Trained filters show oriented edges and colour blobs; a random trunk's look like noise.", ""]
+             "Each filter is scaled to (−1, 1). Filters that learned from data drift towards oriented edges and colour "
+             "blobs; a random trunk's are speckle.", ""]
     if results:
         plot_depth(out / "accuracy.png", results)
         taps = list(results["ours"])
