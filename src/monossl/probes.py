@@ -162,8 +162,7 @@ def probe_arrays(trunk: Trunk, train: tuple[np.ndarray, np.ndarray], test: tuple
     if resume and state_path and state_path.exists():
         start = load_state(state_path, probes, optimiser)
     n = len(labels)
-    for epoch in tqdm(range(start, config.epochs), desc="probes", unit="epoch", initial=start, total=config.epochs,
-                      disable=not sys.stderr.isatty()):
+    for epoch in epoch_range(config, start):
         set_lr(optimiser, config.lr_at(epoch))
         order = torch.randperm(n, generator=torch.Generator().manual_seed(config.seed * 100003 + epoch))
         for batch in order.split(config.batch_size):
@@ -173,8 +172,7 @@ def probe_arrays(trunk: Trunk, train: tuple[np.ndarray, np.ndarray], test: tuple
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             optimiser.step()
-        if state_path:
-            atomic_torch_save({"epoch": epoch + 1, "probes": probes.state_dict(), "optim": optimiser.state_dict()}, state_path)
+        save_state(state_path, epoch, probes, optimiser)
     probes.eval()
     return evaluate_cached(probes, test_feats, torch.from_numpy(test[1]).long())
 
@@ -201,6 +199,17 @@ def set_lr(optimiser, lr: float) -> None:
         group["lr"] = lr
 
 
+def epoch_range(config: ProbeConfig, start: int):
+    return tqdm(range(start, config.epochs), desc="probes", unit="epoch", initial=start, total=config.epochs,
+                disable=not sys.stderr.isatty())
+
+
+def save_state(path: Path | None, epoch: int, probes: nn.Module, optimiser) -> None:
+    """After each epoch: what `--resume` needs to continue exactly where the run stopped."""
+    if path:
+        atomic_torch_save({"epoch": epoch + 1, "probes": probes.state_dict(), "optim": optimiser.state_dict()}, path)
+
+
 def load_state(path: Path, probes: nn.Module, optimiser) -> int:
     state = torch.load(path, map_location="cpu", weights_only=False)
     probes.load_state_dict(state["probes"])
@@ -224,8 +233,7 @@ def probe_folder(trunk: Trunk, train_dir: str, val_dir: str, taps: list[str] | N
     optimiser, start = make_optimiser(probes, config), 0
     if resume and state_path and state_path.exists():
         start = load_state(state_path, probes, optimiser)
-    for epoch in tqdm(range(start, config.epochs), desc="probes", unit="epoch", initial=start, total=config.epochs,
-                      disable=not sys.stderr.isatty()):
+    for epoch in epoch_range(config, start):
         set_lr(optimiser, config.lr_at(epoch))
         train.set_epoch(epoch)
         probes.train()
@@ -238,8 +246,7 @@ def probe_folder(trunk: Trunk, train_dir: str, val_dir: str, taps: list[str] | N
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             optimiser.step()
-        if state_path:
-            atomic_torch_save({"epoch": epoch + 1, "probes": probes.state_dict(), "optim": optimiser.state_dict()}, state_path)
+        save_state(state_path, epoch, probes, optimiser)
     probes.eval()
     correct = {t: [0, 0] for t in features.taps}
     with torch.no_grad():
