@@ -118,8 +118,7 @@ def cmd_pretrain(args) -> None:
     from monossl.methods import PretrainConfig, method_module, pretrain
 
     module = method_module(args.method)
-    hparams = {f.name: getattr(args, f"hp_{f.name}") for f in fields(module.Hparams)
-               if getattr(args, f"hp_{f.name}") is not None}
+    hparams = {f.name: getattr(args, f"hp_{f.name}") for f in fields(module.Hparams) if hasattr(args, f"hp_{f.name}")}
     hparams = {k: parse_value(v, getattr(module.Hparams, k)) if isinstance(v, str) else v for k, v in hparams.items()}
     if args.epochs < 1 or args.batch_size < 1 or args.count < 1:
         raise UserError("--epochs, --batch-size and --count must be at least 1")
@@ -168,8 +167,8 @@ def add_pretrain_parser(sub) -> None:
         for f in fields(module.Hparams):
             default = f.default
             shown = ",".join(map(str, default)) if isinstance(default, tuple) else default
-            hp.add_argument(f"--{f.name.replace('_', '-')}", dest=f"hp_{f.name}", default=None, metavar="V",
-                            help=f"(default: {shown})")
+            hp.add_argument(f"--{f.name.replace('_', '-')}", dest=f"hp_{f.name}", default=argparse.SUPPRESS,
+                            metavar="V", help=f"(default: {shown})")
         m.set_defaults(func=cmd_pretrain)
 
 
