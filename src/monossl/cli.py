@@ -209,7 +209,7 @@ def cmd_demo(args) -> None:
 
 
 def add_demo_parser(sub) -> None:
-    p = sub.add_parser("demo", help="the main job on built-in defaults: patches, RotNet, probes, report (~10 min on 2 cores)",
+    p = sub.add_parser("demo", help="the main job on built-in defaults: patches, RotNet, probes, report (~7 min on 2 cores)",
                        description="Patches from a built-in image, a short RotNet pretraining, CIFAR-10 probes next to a "
                                    "random trunk and the paper, and a Markdown report with figures.")
     p.add_argument("--out", default="demo_out", help="output folder")

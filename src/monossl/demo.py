@@ -1,4 +1,4 @@
-"""`make demo` / `monossl demo`: the main job on built-in defaults, in about 10 minutes on 2 cores.
+"""`make demo` / `monossl demo`: the main job on built-in defaults, in about 7 minutes on 2 cores.
 
 1. patches from a built-in image (scikit-image's astronaut photograph, public domain; `--source` takes any);
 2. a short RotNet pretraining on them (CIFAR trunk, S = 32);
