@@ -264,16 +264,15 @@ def cmd_viz(args) -> None:
 
 
 def retrieval_images(args):
-    from monossl.nets.registry import ARCHS
-
     if args.dataset in ("cifar10", "cifar100"):
         from monossl.data.cifar import load_cifar
 
         return load_cifar(args.dataset, args.data_root, train=False).images
     if args.dataset and args.dataset.startswith("folder:"):
         from monossl.methods.engine import folder_images
+        from monossl.viz.common import frozen_trunk
 
-        side = ARCHS[args.arch or "cifar"]().input_size if args.arch else 224
+        side = frozen_trunk(args.trunk, args.arch)[0].input_size  # the size the trunk was built for
         return folder_images(args.dataset[len("folder:"):], side)
     raise UserError(f"--dataset {args.dataset}: choose cifar10, cifar100 or folder:DIR")
 

@@ -118,13 +118,13 @@ def extract(features: TapFeatures, images: np.ndarray, config: ProbeConfig, scra
 
 
 def population_stats(feats: np.ndarray, chunk: int = 4096) -> tuple[torch.Tensor, torch.Tensor]:
-    total = np.zeros(feats.shape[1]), np.zeros(feats.shape[1])
+    sum_x, sum_xx = np.zeros(feats.shape[1]), np.zeros(feats.shape[1])
     for start in range(0, len(feats), chunk):
         x = feats[start:start + chunk].astype(np.float64)
-        total[0].__iadd__(x.sum(0))
-        total[1].__iadd__((x * x).sum(0))
-    mean = total[0] / len(feats)
-    var = np.maximum(total[1] / len(feats) - mean**2, 0)
+        sum_x += x.sum(0)
+        sum_xx += (x * x).sum(0)
+    mean = sum_x / len(feats)
+    var = np.maximum(sum_xx / len(feats) - mean**2, 0)
     return torch.from_numpy(mean).float(), torch.from_numpy(var).float()
 
 
