@@ -118,8 +118,8 @@ def test_probes_learn_a_learnable_task():
     rng = np.random.default_rng(0)
     labels = rng.integers(0, 4, 400)
     images = (labels[:, None, None, None] * 60 + rng.integers(0, 30, (400, 32, 32, 3))).astype(np.uint8)
-    res = probe_arrays(build_trunk("cifar"), (images[:300], labels[:300]), (images[300:], labels[300:]), 4,
-                       config=ProbeConfig(epochs=4))
+    res, _ = probe_arrays(build_trunk("cifar"), (images[:300], labels[:300]), (images[300:], labels[300:]), 4,
+                          config=ProbeConfig(epochs=4))
     assert res["conv1"]["top1"] > 90
 
 
@@ -129,7 +129,7 @@ def test_killed_probe_resumes_to_the_same_result(tmp_path, monkeypatch):
     images = (labels[:, None, None, None] * 40 + rng.integers(0, 90, (200, 32, 32, 3))).astype(np.uint8)
     args = (build_trunk("cifar"), (images[:150], labels[:150]), (images[150:], labels[150:]), 3)
     config = ProbeConfig(epochs=4, batch_size=32, milestones=(1, 3))
-    full = probe_arrays(*args, config=config, state_path=tmp_path / "a.state.pt")
+    full, _ = probe_arrays(*args, config=config, state_path=tmp_path / "a.state.pt")
 
     import monossl.probes as probes_module
     real_save, calls = probes_module.atomic_torch_save, []
@@ -144,7 +144,7 @@ def test_killed_probe_resumes_to_the_same_result(tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         probe_arrays(*args, config=config, state_path=tmp_path / "b.state.pt")
     monkeypatch.setattr(probes_module, "atomic_torch_save", real_save)
-    resumed = probe_arrays(*args, config=config, state_path=tmp_path / "b.state.pt", resume=True)
+    resumed, _ = probe_arrays(*args, config=config, state_path=tmp_path / "b.state.pt", resume=True)
     assert resumed == full
 
 
@@ -154,7 +154,7 @@ def test_probe_bad_input(tiny_cifar, tmp_path, capsys):
     (empty / "val").mkdir()
     cases = [
         (["random", "--arch", "cifar", "--taps", "conv1,conv7"], "unknown tap"),
-        (["random"], "--arch"),
+        (["random", "--arch", "alexnet"], "need the cifar trunk"),
         ([str(tmp_path / "nothing.pt"), "--arch", "cifar"], "no such checkpoint"),
         (["random", "--arch", "cifar", "--dataset", f"folder:{empty}/train,{empty}/val"], "no images"),
     ]

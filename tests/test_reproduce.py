@@ -46,7 +46,8 @@ def test_reproduce_smoke_writes_tables_and_reuses_runs(tiny_cifar, images_dir, t
     assert rows[1]["conv1_ours"] != "" and rows[0]["conv1_ours"] == ""  # (a) was not run
     assert (out / "table1.png").exists() and "table1" in (out / "index.md").read_text()
     config = json.loads((out / "runs" / "monogan_image_b_cifar" / "config.json").read_text())
-    assert config["augment"] == {**config["augment"], "scale": False, "rotation": False, "jitter": False, "flip": False}
+    augment = config["input"]["augment"]  # config.json holds the training input in one place (TrainInput)
+    assert augment == {**augment, "scale": False, "rotation": False, "jitter": False, "flip": False}
     stamp = (out / "probes" / "random_cifar.cifar10.json").stat().st_mtime
     assert main(args) == 0  # finished rows are re-used, not re-run
     assert (out / "probes" / "random_cifar.cifar10.json").stat().st_mtime == stamp

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import warnings
 from pathlib import Path
@@ -59,145 +60,251 @@ def cmd_generate(args) -> None:
     print(f"wrote {args.count} patches of {config.size}x{config.size} to {out}")
 
 
+def parse_seeds(text: str | None) -> list[int] | None:
+    if not text:
+        return None
+    try:
+        return [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise UserError(f"--seeds {text}: give comma-separated integers, as in 0,1,2") from None
+
+
 def cmd_probe(args) -> None:
     from monossl.probes import config_from_args, run_probe
 
-    config = config_from_args(args.preset, epochs=args.epochs, seed=args.seed, batch_size=args.batch_size,
-                              lr=args.lr, weight_decay=args.weight_decay, bn_stats=args.bn_stats)
-    if config.epochs < 1:
-        raise UserError(f"--epochs {config.epochs}: must be at least 1")
+    extra = {k: tuple(v) if isinstance(v, list) else v for k, v in getattr(args, "probe_extra", {}).items()}
+    config = config_from_args(args.preset, **extra, epochs=args.epochs, seed=args.seed, batch_size=args.batch_size,
+                              lr=args.lr, weight_decay=args.weight_decay, bn_stats=args.bn_stats,
+                              augment=args.augment, norm=args.norm)
+    if not args.dataset:
+        raise UserError("--dataset is required: cifar10, cifar100 or folder:TRAIN_DIR,VAL_DIR")
     taps = args.taps.split(",") if args.taps else None
     result = run_probe(args.trunk, args.dataset, args.out, arch=args.arch, data_root=args.data_root, taps=taps,
-                       config=config, resume=args.resume, workers=args.workers)
+                       config=config, resume=args.resume, workers=args.workers, seeds=parse_seeds(args.seeds))
     print(result.to_markdown())
 
 
-def add_probe_parser(sub) -> None:
+def add_probe_parser(sub, argv: list[str]) -> None:
+    from monossl.probes import AUGMENTS, BN_STATS, NORMS, PRESETS
+
+    paper = PRESETS["paper"]
     p = sub.add_parser("probe", help="linear probes on every conv layer of a frozen trunk (§4.1)",
                        description="Train a linear probe (BatchNorm + linear) on every tap of a frozen trunk and report "
-                                   "top-1/top-5. TRUNK is a run folder, a checkpoint, 'random' or 'kraehenbuehl'.")
-    p.add_argument("trunk", metavar="TRUNK", help="RUN_DIR | CHECKPOINT | random | kraehenbuehl")
+                                   "top-1/top-5. TRUNK is a run folder, a checkpoint, or a baseline: random (the ReLU "
+                                   "trunk), random-critic (MonoGAN's critic at init) or kraehenbuehl.")
+    p.add_argument("trunk", metavar="TRUNK", help="RUN_DIR | CHECKPOINT | random | random-critic | kraehenbuehl")
     p.add_argument("--arch", choices=["cifar", "alexnet", "alexnet-small"], default=None,
-                   help="architecture; read from the checkpoint when it records one")
-    p.add_argument("--dataset", required=True, help="cifar10 | cifar100 | folder:TRAIN_DIR,VAL_DIR")
+                   help="architecture; read from the checkpoint when it records one (baselines: cifar)")
+    p.add_argument("--dataset", default=None, help="cifar10 | cifar100 | folder:TRAIN_DIR,VAL_DIR (required)")
     p.add_argument("--data-root", default=None, help="dataset root (default: $MONOSSL_DATA, else ~/.cache/monossl)")
-    p.add_argument("--preset", default="paper", help="protocol preset: paper (÷5 at 5/15/25) or linear-probes (÷10 at 10/20/30, wd 1e-5)")
-    p.add_argument("--epochs", type=int, default=None, help="epochs (preset: 36)")
-    p.add_argument("--batch-size", type=int, default=None, help="batch size (preset: 192)")
-    p.add_argument("--lr", type=float, default=None, help="initial learning rate (preset: 0.01)")
-    p.add_argument("--weight-decay", type=float, default=None, help="weight decay (preset: 5e-4)")
-    p.add_argument("--bn-stats", choices=["population", "batch"], default=None,
-                   help="CIFAR probes' BatchNorm statistics: fixed training-set ones (preset) or per batch")
+    p.add_argument("--preset", default="paper", choices=list(PRESETS),
+                   help="protocol preset: paper (÷5 at 5/15/25) or linear-probes (÷10 at 10/20/30, wd 1e-5)")
+    p.add_argument("--epochs", type=int, default=None, help=f"epochs (preset: {paper.epochs})")
+    p.add_argument("--batch-size", type=int, default=None, help=f"batch size (preset: {paper.batch_size})")
+    p.add_argument("--lr", type=float, default=None, help=f"initial learning rate (preset: {paper.lr})")
+    p.add_argument("--weight-decay", type=float, default=None, help=f"weight decay (preset: {paper.weight_decay})")
+    p.add_argument("--augment", choices=AUGMENTS, default=None,
+                   help=f"training views: none, flip, or crop-flip (pad 4, random crop, flip) (preset: {paper.augment})")
+    p.add_argument("--norm", choices=NORMS, default=None,
+                   help=f"probe BatchNorm per channel (BatchNorm2d on the tap) or per feature (preset: {paper.norm})")
+    p.add_argument("--bn-stats", choices=BN_STATS, default=None,
+                   help=f"probe BatchNorm statistics: per batch (running ones at test) or fixed training-set ones "
+                        f"(preset: {paper.bn_stats})")
     p.add_argument("--taps", default=None, help="comma-separated taps (default: all)")
     p.add_argument("--seed", type=int, default=0, help="random seed")
+    p.add_argument("--seeds", default=None, help="comma-separated seeds, e.g. 0,1,2: mean and std per tap (overrides --seed)")
     p.add_argument("--workers", type=int, default=2, help="data-loading workers for image folders")
     p.add_argument("--resume", action="store_true", help="continue a killed run from its last epoch")
     p.add_argument("--out", required=True, help="result JSON path (a Markdown table is written beside it)")
+    p.add_argument("--config", default=None, help="a probe result JSON (its protocol) or YAML of ProbeConfig fields")
     p.set_defaults(func=cmd_probe)
+    config = config_option(argv)
+    if config:
+        p.set_defaults(**probe_defaults(load_config_file(config)))
 
 
-def parse_value(text: str, default):
-    """Parse a CLI value for a dataclass field, guided by its default's type."""
-    if isinstance(default, bool):
-        return text.lower() in ("1", "true", "yes")
-    if isinstance(default, tuple):
-        return tuple(float(v) for v in text.split(",") if v)
-    if isinstance(default, int):
-        return int(text)
-    if isinstance(default, float) or default is None:
-        try:
-            return float(text) if "." in text or "e" in text.lower() else int(text)
-        except ValueError:
-            return text
-    return text
+def probe_defaults(data: dict) -> dict:
+    """A probe result's protocol (or YAML of ProbeConfig fields, plus dataset/taps/seeds) -> argparse defaults."""
+    from dataclasses import fields
+
+    from monossl.probes import ProbeConfig
+
+    protocol = data.get("protocol", data)
+    names = {f.name for f in fields(ProbeConfig)}
+    out = {k: protocol[k] for k in ("epochs", "batch_size", "lr", "weight_decay", "augment", "norm", "bn_stats", "seed")
+           if k in protocol}
+    extra = {k: protocol[k] for k in names - set(out) if k in protocol}
+    if extra:
+        out["probe_extra"] = extra
+    if "seeds" in protocol and isinstance(protocol["seeds"], list):
+        out["seeds"] = ",".join(map(str, protocol["seeds"]))
+    if "dataset" in data:
+        out["dataset"] = data["dataset"]
+    return out
+
+
+def load_config_file(path: str) -> dict:
+    """A saved config.json / result JSON or a YAML file, as a dict."""
+    file = Path(path)
+    if not file.is_file():
+        raise UserError(f"--config {path}: no such file; pass a run's config.json or a YAML file")
+    text = file.read_text()
+    try:
+        if file.suffix.lower() in (".yaml", ".yml"):
+            import yaml
+
+            data = yaml.safe_load(text)
+        else:
+            data = json.loads(text)
+    except Exception as exc:  # noqa: BLE001 - any parse failure is the user's file
+        raise UserError(f"--config {path}: not valid {'YAML' if file.suffix.lower() in ('.yaml', '.yml') else 'JSON'} "
+                        f"({type(exc).__name__}); fix the file") from None
+    if not isinstance(data, dict):
+        raise UserError(f"--config {path}: holds no mapping of settings; write key: value pairs")
+    return data
+
+
+def pretrain_defaults(data: dict, method: str) -> dict:
+    """A PretrainConfig (config.json, either shape, or YAML of the same fields) -> argparse defaults."""
+    from monossl.methods.engine import PretrainConfig
+
+    if data.get("method", method) != method:
+        raise UserError(f"--config: it configures {data['method']!r}, not {method!r}; run `monossl pretrain {data['method']}`")
+    given = {"method": method, "out": data.get("out", "")} | {k: v for k, v in data.items() if k not in ("method", "out")}
+    config = PretrainConfig.from_dict(given)
+    inp, aug = config.input, config.input.augment
+    out = {"source": list(inp.sources) or None, "patches": inp.patches, "dataset": inp.dataset, "folder": inp.folder,
+           "count": inp.count, "endless": inp.endless, "data_root": inp.data_root, "size": aug.size, "beta": aug.beta,
+           "gamma": aug.gamma, "max_angle": aug.max_angle, "no_scale": not aug.scale, "no_rotation": not aug.rotation,
+           "no_jitter": not aug.jitter, "no_flip": not aug.flip, "arch": config.arch, "epochs": config.epochs,
+           "batch_size": config.batch_size, "seed": config.seed, "device": config.device, "devices": config.devices,
+           "precision": config.precision, "workers": config.workers, "logger": config.logger}
+    if config.out:
+        out["out"] = config.out
+    out.update({f"hp_{k}": v for k, v in config.hparams.items()})
+    return out
 
 
 def cmd_pretrain(args) -> None:
-    from dataclasses import fields
+    from monossl.data.inputs import TrainInput
+    from monossl.methods import pretrain
+    from monossl.methods.engine import PretrainConfig
 
-    from monossl.methods import PretrainConfig, method_module, pretrain
-
-    module = method_module(args.method)
-    hparams = {f.name: getattr(args, f"hp_{f.name}") for f in fields(module.Hparams) if hasattr(args, f"hp_{f.name}")}
-    hparams = {k: parse_value(v, getattr(module.Hparams, k)) if isinstance(v, str) else v for k, v in hparams.items()}
-    if args.epochs < 1 or args.batch_size < 1 or args.count < 1:
-        raise UserError("--epochs, --batch-size and --count must be at least 1")
-    config = PretrainConfig(method=args.method, out=args.out, arch=args.arch, sources=args.source or [],
-                            patches=args.patches, dataset=args.dataset, folder=args.folder, size=args.size,
-                            count=args.count, endless=args.endless, augment={k: v for k, v in augment_config(args).to_dict().items() if k != "size"},
-                            epochs=args.epochs, batch_size=args.batch_size, seed=args.seed, device=args.device,
-                            devices=args.devices, precision=args.precision, workers=args.workers,
-                            data_root=args.data_root, hparams=hparams)
-    run = pretrain(config, resume=args.resume)
-    print(f"trunk written to {run.trunk_path}; probe it with: monossl probe {run.out} --dataset cifar10")
+    if not args.out:
+        raise UserError("--out RUN_DIR is required (or give `out` in --config)")
+    hparams = {k[len("hp_"):]: v for k, v in vars(args).items() if k.startswith("hp_")}
+    train_input = TrainInput(sources=tuple(args.source or ()), patches=args.patches, dataset=args.dataset, folder=args.folder,
+                             count=args.count, endless=args.endless, augment=augment_config(args), data_root=args.data_root)
+    config = PretrainConfig(method=args.method, out=args.out, input=train_input, arch=args.arch, epochs=args.epochs,
+                            batch_size=args.batch_size, seed=args.seed, device=args.device, devices=args.devices,
+                            precision=args.precision, workers=args.workers, logger=args.logger, hparams=hparams)
+    pretrain(config, resume=args.resume)
 
 
-def add_pretrain_parser(sub) -> None:
-    from dataclasses import fields
-
-    from monossl.methods import METHODS, method_module
+def add_pretrain_parser(sub, argv: list[str]) -> None:
+    from monossl.methods import METHODS
 
     p = sub.add_parser("pretrain", help="self-supervised pretraining: rotnet, deepcluster, monogan, bigan, supervised",
-                       description="Pretrain a trunk. Each method has its own defaults: see `monossl pretrain METHOD --help`.")
+                       description="Pretrain a trunk. Each method has its own defaults: see `monossl pretrain METHOD --help`. "
+                                   "A killed run continues with --resume (same command); a run's config.json reruns it "
+                                   "with --config (flags given on the command line win).")
     methods = p.add_subparsers(dest="method", required=True, parser_class=Parser)
-    for name, summary in METHODS.items():
-        module = method_module(name)
-        m = methods.add_parser(name, help=summary, description=(module.__doc__ or summary).strip())
-        inputs = m.add_argument_group("input (exactly one)")
-        inputs.add_argument("--source", nargs="+", default=None, help="on-the-fly patches from these images/folders/cifar10:N (§3.1)")
-        inputs.add_argument("--patches", default=None, help="a `monossl generate` output folder")
-        inputs.add_argument("--dataset", default=None, help="cifar10 | cifar100 (labels unused except by supervised)")
-        inputs.add_argument("--folder", default=None, help="an image folder")
-        m.add_argument("--arch", choices=["cifar", "alexnet", "alexnet-small"], default=getattr(module, "DEFAULT_ARCH", "cifar"),
-                       help="trunk architecture")
-        m.add_argument("--count", type=int, default=50000, help="d: patches per epoch for --source")
-        m.add_argument("--endless", action="store_true", help="fresh patches every epoch (else the same d patches)")
-        m.add_argument("--epochs", type=int, default=10, help="epochs")
-        m.add_argument("--batch-size", type=int, default=getattr(module, "DEFAULT_BATCH", 128), help="batch size")
-        m.add_argument("--out", required=True, help="run folder")
-        m.add_argument("--seed", type=int, default=0, help="random seed")
-        m.add_argument("--device", default="auto", help="auto | cpu | cuda")
-        m.add_argument("--devices", type=int, default=1, help="devices per node (DDP when > 1)")
-        m.add_argument("--precision", default="32-true", help="Fabric precision, e.g. bf16-mixed on GPUs")
-        m.add_argument("--workers", type=int, default=2, help="data-loading workers")
-        m.add_argument("--data-root", default=None, help="dataset root for --dataset / cifar10:N")
-        m.add_argument("--resume", action="store_true", help="continue a killed run from its last checkpoint")
-        add_augment_options(m)
-        hp = m.add_argument_group(f"{name} hyperparameters (defaults: the method's paper)")
-        for f in fields(module.Hparams):
-            default = f.default
-            shown = ",".join(map(str, default)) if isinstance(default, tuple) else default
-            hp.add_argument(f"--{f.name.replace('_', '-')}", dest=f"hp_{f.name}", default=argparse.SUPPRESS,
-                            metavar="V", help=f"(default: {shown})")
-        m.set_defaults(func=cmd_pretrain)
+    chosen = next((a for a in argv if a in METHODS), None)
+    for name, method in METHODS.items():
+        if name != chosen:  # only the method being run pays for its imports
+            methods.add_parser(name, help=method.summary, add_help=False)
+            continue
+        add_method_parser(methods, name, method, argv)
+
+
+def add_method_parser(methods, name: str, method, argv: list[str]) -> None:
+    from dataclasses import fields
+
+    from monossl.methods import method_module
+
+    module = method_module(name)
+    m = methods.add_parser(name, help=method.summary, description=(module.__doc__ or method.summary).strip())
+    m.add_argument("--config", default=None, help="a run's config.json (or YAML of the same fields) to start from")
+    inputs = m.add_argument_group("input (exactly one)")
+    inputs.add_argument("--source", nargs="+", default=None, help="on-the-fly patches from these images/folders/cifar10:N (§3.1)")
+    inputs.add_argument("--patches", default=None, help="a `monossl generate` output folder")
+    inputs.add_argument("--dataset", default=None, help="cifar10 | cifar100 (labels unused except by supervised)")
+    inputs.add_argument("--folder", default=None, help="an image folder (class subfolders for supervised)")
+    m.add_argument("--arch", choices=["cifar", "alexnet", "alexnet-small"], default="cifar", help="trunk architecture")
+    m.add_argument("--count", type=int, default=50000, help="d: patches per epoch for --source")
+    m.add_argument("--endless", action="store_true", help="fresh patches every epoch (else the same d patches)")
+    m.add_argument("--epochs", type=int, default=10, help="epochs")
+    m.add_argument("--batch-size", type=int, default=method.default_batch, help="batch size")
+    m.add_argument("--out", default=None, help="run folder (required)")
+    m.add_argument("--seed", type=int, default=0, help="random seed")
+    m.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="where to train")
+    m.add_argument("--devices", type=int, default=1, help="devices per node (DDP when > 1)")
+    m.add_argument("--precision", default="32-true", help="Fabric precision, e.g. bf16-mixed on GPUs")
+    m.add_argument("--workers", type=int, default=2, help="data-loading workers")
+    m.add_argument("--logger", default="none", choices=["none", "csv", "tensorboard"],
+                   help="a Fabric logger beside metrics.jsonl (tensorboard: pip install tensorboard)")
+    m.add_argument("--data-root", default=None, help="dataset root for --dataset / cifar10:N")
+    m.add_argument("--resume", action="store_true", help="continue a killed run from its last checkpoint")
+    add_augment_options(m)
+    hp = m.add_argument_group(f"{name} hyperparameters (defaults: the method's paper)")
+    for f in fields(module.Hparams):
+        default = f.default
+        shown = ",".join(map(str, default)) if isinstance(default, tuple) else default
+        hp.add_argument(f"--{f.name.replace('_', '-')}", dest=f"hp_{f.name}", default=argparse.SUPPRESS,
+                        metavar="V", help=f"(default: {shown})")
+    m.set_defaults(func=cmd_pretrain)
+    config = config_option(argv)
+    if config:
+        m.set_defaults(**pretrain_defaults(load_config_file(config), name))
+
+
+def config_option(argv: list[str]) -> str | None:
+    """The value of --config in argv, read before the real parse so the file can supply defaults."""
+    for i, arg in enumerate(argv):
+        if arg == "--config" and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith("--config="):
+            return arg.split("=", 1)[1]
+    return None
 
 
 def cmd_reproduce(args) -> None:
     from monossl.reproduce import reproduce
 
-    rows = args.rows.split(",") if args.rows else None
+    if not args.table or not args.out:
+        raise UserError("reproduce needs TABLE and --out (on the command line or in --config)")
+    rows = args.rows.split(",") if isinstance(args.rows, str) and args.rows else args.rows
     path = reproduce(args.table, args.budget, args.out, data_root=args.data_root, imagenet=args.imagenet, rows=rows,
                      device=args.device, workers=args.workers, images_dir=args.images)
     print(path.read_text())
 
 
-def add_reproduce_parser(sub) -> None:
-    from monossl.reproduce import BUDGETS, TABLES
-
+def add_reproduce_parser(sub, argv: list[str]) -> None:
+    tables, budgets = ["table1", "table2", "table3", "table4"], ["smoke", "cpu", "paper"]
     p = sub.add_parser("reproduce", help="run the paper's Tables 1-4 and print them next to the paper's numbers",
                        description="Run a table's rows (pretraining and probes) at a budget and write OUT/tableN.md/.csv/.png "
-                                   "and OUT/index.md. Finished runs are re-used; interrupted ones resume.")
-    p.add_argument("table", choices=list(TABLES), help="which table")
-    p.add_argument("--budget", choices=list(BUDGETS), default="cpu", help="smoke (minutes, CI), cpu (~15 min a row), paper (GPU)")
-    p.add_argument("--out", required=True, help="output folder")
+                                   "and OUT/index.md. Rerunning the same command re-uses finished runs and probes and "
+                                   "resumes interrupted ones (even after kill -9).")
+    p.add_argument("table", nargs="?", choices=tables, default=None, help="which table")
+    p.add_argument("--config", default=None, help="YAML/JSON with any of these settings (table, budget, out, rows, ...)")
+    p.add_argument("--budget", choices=budgets, default="cpu", help="smoke (minutes, CI), cpu (~20 min a row), paper (GPU)")
+    p.add_argument("--out", default=None, help="output folder (required)")
     p.add_argument("--data-root", default=None, help="CIFAR root (default: $MONOSSL_DATA, else ~/.cache/monossl)")
     p.add_argument("--imagenet", default=None, help="ImageNet root with train/ and val/ (Table 2)")
-    p.add_argument("--images", default=None, help="folder with the paper's image_a.jpg and image_b.png (default: $MONOSSL_IMAGES, else ../shared/images)")
+    p.add_argument("--images", default=None, help="folder with the paper's image_a.jpg and image_b.png "
+                                                  "(default: $MONOSSL_IMAGES, else fetched once into the data root)")
     p.add_argument("--rows", default=None, help="comma-separated row letters (default: all)")
-    p.add_argument("--device", default="auto", help="auto | cpu | cuda")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="where to train")
     p.add_argument("--workers", type=int, default=2, help="data-loading workers")
-    p.add_argument("--resume", action="store_true", help="accepted for symmetry: reproduce always re-uses and resumes")
     p.set_defaults(func=cmd_reproduce)
+    config = config_option(argv)
+    if config:
+        data = load_config_file(config)
+        known = {a.dest for a in p._actions} - {"help", "config"}
+        unknown = sorted(set(k.replace("-", "_") for k in data) - known)
+        if unknown:
+            raise UserError(f"--config {config}: unknown setting(s) {', '.join(unknown)}; see monossl reproduce --help")
+        p.set_defaults(**{k.replace("-", "_"): v for k, v in data.items()})
 
 
 def cmd_demo(args) -> None:
@@ -208,7 +315,7 @@ def cmd_demo(args) -> None:
     print(f"report: {report}")
 
 
-def add_demo_parser(sub) -> None:
+def add_demo_parser(sub, argv: list[str]) -> None:
     p = sub.add_parser("demo", help="the main job on built-in defaults: patches, RotNet, probes, report (~7 min on 2 cores)",
                        description="Patches from a built-in image, a short RotNet pretraining, CIFAR-10 probes next to a "
                                    "random trunk and the paper, and a Markdown report with figures.")
@@ -269,11 +376,15 @@ def retrieval_images(args):
 
         return load_cifar(args.dataset, args.data_root, train=False).images
     if args.dataset and args.dataset.startswith("folder:"):
-        from monossl.methods.engine import folder_images
+        from monossl.data.folder import folder_images
+        from monossl.data.sources import list_images
         from monossl.viz.common import frozen_trunk
 
         side = frozen_trunk(args.trunk, args.arch)[0].input_size  # the size the trunk was built for
-        return folder_images(args.dataset[len("folder:"):], side)
+        folder = args.dataset[len("folder:"):]
+        if not Path(folder).is_dir():
+            raise UserError(f"--dataset {args.dataset}: {folder} is not a folder; pass folder:DIR with images inside")
+        return folder_images(list_images(Path(folder)), side, folder)
     raise UserError(f"--dataset {args.dataset}: choose cifar10, cifar100 or folder:DIR")
 
 
@@ -293,7 +404,7 @@ def cmd_style(args) -> None:
     print(f"wrote {out}")
 
 
-def add_viz_parsers(sub) -> None:
+def add_viz_parser(sub, argv: list[str]) -> None:
     p = sub.add_parser("viz", help="conv1 filters, activation maximisation, top-9 retrieval (§4.4)")
     kinds = p.add_subparsers(dest="what", required=True, parser_class=Parser)
     for name, summary in (("filters", "all conv1 filters as a grid, each scaled to (-1, 1) (Fig. 4)"),
@@ -314,6 +425,9 @@ def add_viz_parsers(sub) -> None:
             q.add_argument("--dataset", default="cifar10", help="cifar10 | cifar100 | folder:DIR")
             q.add_argument("--data-root", default=None, help="dataset root")
         q.set_defaults(func=cmd_viz)
+
+
+def add_style_parser(sub, argv: list[str]) -> None:
     s = sub.add_parser("style", help="Gatys style transfer with a trunk's features (Fig. 6)",
                        description="Gatys et al. style transfer: Gram-matrix style losses and a content loss on a "
                                    "trunk's taps, optimised with L-BFGS.")
@@ -333,13 +447,10 @@ def add_viz_parsers(sub) -> None:
     s.set_defaults(func=cmd_style)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = Parser(prog="monossl", description="Learn visual features from a single image (Asano et al., ICLR 2020).")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
-
-    p = sub.add_parser("generate", help="turn N source images into D patches on disk (§3.1)",
+def add_generate_parser(sub, argv: list[str]) -> None:
+    p = sub.add_parser("generate", help=SUMMARIES["generate"],
                        description="Turn N source images into D training patches with the paper's augmentation protocol. "
-                                   "Patch i comes from source i mod N.")
+                                   "Patch i comes from source i mod N. An interrupted run continues with --resume.")
     p.add_argument("sources", nargs="+", metavar="SOURCE", help="image files, folders, cifar10:N, cifar100:N or folder:DIR:N")
     p.add_argument("--count", type=int, required=True, help="number of patches D")
     p.add_argument("--out", required=True, help="output folder")
@@ -351,18 +462,41 @@ def build_parser() -> argparse.ArgumentParser:
     add_augment_options(p)
     p.set_defaults(func=cmd_generate)
 
-    for register in COMMANDS:
-        register(sub)
+
+SUMMARIES = {
+    "generate": "turn N source images into D patches on disk (§3.1)",
+    "pretrain": "self-supervised pretraining: rotnet, deepcluster, monogan, bigan, supervised",
+    "probe": "linear probes on every conv layer of a frozen trunk (§4.1)",
+    "reproduce": "run the paper's Tables 1-4 and print them next to the paper's numbers",
+    "demo": "the main job on built-in defaults: patches, RotNet, probes, report (~7 min on 2 cores)",
+    "viz": "conv1 filters, activation maximisation, top-9 retrieval (§4.4)",
+    "style": "Gatys style transfer with a trunk's features (Fig. 6)",
+}
+
+
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The whole parser, with only the chosen command's options built (so `monossl --help` and
+    `monossl generate` import no training machinery)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = Parser(prog="monossl", description="Learn visual features from a single image (Asano et al., ICLR 2020).")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+    chosen = next((a for a in argv if not a.startswith("-")), None)
+    for name, register in COMMANDS.items():
+        if name == chosen:
+            register(sub, argv)
+        else:
+            sub.add_parser(name, help=SUMMARIES[name], add_help=False)
     return parser
 
 
-COMMANDS: list = [add_pretrain_parser, add_probe_parser, add_reproduce_parser, add_demo_parser, add_viz_parsers]
+COMMANDS = {"generate": add_generate_parser, "pretrain": add_pretrain_parser, "probe": add_probe_parser,
+            "reproduce": add_reproduce_parser, "demo": add_demo_parser, "viz": add_viz_parser, "style": add_style_parser}
 
 
 def main(argv: list[str] | None = None) -> int:
     warnings.formatwarning = lambda message, category, *a, **k: f"monossl: warning: {message}\n"
     try:
-        args = build_parser().parse_args(argv)
+        args = build_parser(argv).parse_args(argv)
         args.func(args)
     except UserError as exc:
         print(f"monossl: error: {exc}", file=sys.stderr)

@@ -16,9 +16,11 @@ from pathlib import Path
 
 import numpy as np
 
+from monossl.data.inputs import TrainInput
 from monossl.data.sampler import AugmentConfig, PatchSampler
 from monossl.errors import UserError
-from monossl.methods import PretrainConfig, pretrain
+from monossl.methods import pretrain
+from monossl.methods.engine import PretrainConfig
 from monossl.probes import PRESETS, run_probe
 from monossl.reproduce.paper import TABLE3
 from monossl.rundir import atomic_write_bytes, atomic_write_text, read_json
@@ -58,8 +60,8 @@ def run_demo(out: str | Path, data_root: str | None = None, source: str | None =
 
     say(f"2/4 RotNet pretraining, {epochs} epochs of {count} patches")
     run_dir = out / "rotnet"
-    pretrain(PretrainConfig(method="rotnet", out=str(run_dir), sources=source_spec, size=32, count=count, epochs=epochs,
-                            batch_size=128, seed=seed, workers=workers), resume=run_dir.exists())
+    pretrain(PretrainConfig(method="rotnet", out=str(run_dir), input=TrainInput(sources=tuple(source_spec), count=count),
+                            epochs=epochs, batch_size=128, seed=seed, workers=workers), resume=run_dir.exists())
     plot_filters(run_dir, out / "filters.png", title="conv1 filters after RotNet on one image")
 
     say("3/4 linear probes on CIFAR-10 (trained and random trunk)")

@@ -1,15 +1,25 @@
 """Linear probes on every tap of a frozen trunk (§4.1): the paper's yardstick.
 
-Each probe is BatchNorm1d(affine=False) then a linear layer, placed after its ReLU; all taps are
-probed at once. BatchNorm in the trunk is absorbed into the preceding convs first.
+Each probe is a BatchNorm without affine parameters, then a linear layer, placed after its ReLU; all
+taps are probed at once. BatchNorm in the trunk is absorbed into the preceding convs first.
 
-* CIFAR (no augmentation, §4.1): taps at full resolution. The frozen trunk's features are extracted
-  once (fp16, spilled to a memory map beyond `memory_budget`) and every probe trains on them. The
-  probes' BatchNorm uses the training set's statistics, fixed: with a frozen trunk and no
-  augmentation, these are what batch statistics estimate (`bn_stats="batch"` uses per-batch ones).
-* Image folders (ImageNet layout): each tap is adaptive-max-pooled to about 9600 dims (9600/9216/
-  9600/9600/9216 for AlexNet), training images are resized to 256, randomly cropped to 224 and
-  flipped; evaluation averages the scores of ten crops.
+Protocol options (`ProbeConfig`, every one recorded in the result):
+* `augment`: training views of the probe's images: `none`; `flip` (a left-right flip with p = 0.5,
+  as the authors' linear-probes code keeps); `crop-flip` (zero-pad 4, random 32x32 crop, flip:
+  RotNet's CIFAR classifiers). Evaluation never augments.
+* `norm`: `channel` normalises each tap per channel, over batch and positions (BatchNorm2d
+  semantics, as the linear-probes code); `feature` normalises every flattened dimension on its own.
+* `bn_stats`: `batch` trains with batch statistics and evaluates with running ones (PyTorch's
+  BatchNorm); `population` fixes them to the whole training set's, for training and evaluation.
+
+CIFAR: taps at full resolution. With `none` and `flip`, the frozen trunk's features are extracted
+once (fp16, spilled to a memory map beyond `memory_budget_gb`); `flip` extracts the mirrored
+training set beside the originals, so every epoch picks each image's view from the cache: exactly
+the features of flipped images, at twice the extraction cost and none per epoch. `crop-flip`
+cannot be cached and runs the trunk (up to the deepest tap) over the training set every epoch.
+Image folders (ImageNet layout): each tap is adaptive-max-pooled to about 9600 dims (9600/9216/
+9600/9600/9216 for AlexNet), training images are resized to 256, randomly cropped to 224 and
+flipped; evaluation averages the scores of ten crops.
 Schedule (paper preset): SGD with momentum 0.9, 36 epochs, lr 0.01 divided by 5 at epochs 5, 15, 25.
 """
 from __future__ import annotations
@@ -28,7 +38,13 @@ from tqdm import tqdm
 
 from monossl.errors import UserError
 from monossl.nets.trunk import Trunk, absorb_batchnorm, prepare_input
-from monossl.rundir import atomic_torch_save, atomic_write_text, write_json
+from monossl.rundir import atomic_torch_save, atomic_write_text, read_json, write_json
+from monossl.schedule import set_lr, step_lr
+from monossl.seeding import derive_seed, generator, rng
+
+AUGMENTS = ("none", "flip", "crop-flip")
+NORMS = ("channel", "feature")
+BN_STATS = ("batch", "population")
 
 
 @dataclass(frozen=True)
@@ -41,15 +57,36 @@ class ProbeConfig:
     nesterov: bool = True
     weight_decay: float = 5e-4
     batch_size: int = 192
+    augment: str = "flip"  # none | flip | crop-flip (see the module docstring; chosen by measurement, README)
+    norm: str = "channel"  # channel | feature
+    bn_stats: str = "batch"  # batch | population
+    crop_padding: int = 4  # crop-flip: zero padding before the random crop
     pool_target: int = 9600  # pooled dims per tap on image folders; CIFAR uses full resolution
     seed: int = 0
     memory_budget_gb: float = 8.0  # cached features beyond this go to a memory map on disk
     train_limit: int | None = None  # probe on a seeded subset (quick checks); None: the whole split
     test_limit: int | None = None
-    bn_stats: str = "population"  # CIFAR probes' BatchNorm: fixed training-set statistics, or "batch"
 
     def lr_at(self, epoch: int) -> float:
-        return self.lr * self.lr_factor ** sum(epoch >= m for m in self.milestones)
+        return step_lr(self.lr, epoch, self.milestones, self.lr_factor)
+
+    def validate(self) -> "ProbeConfig":
+        checks = [(self.augment in AUGMENTS, f"--augment {self.augment}: choose {', '.join(AUGMENTS)}"),
+                  (self.norm in NORMS, f"--norm {self.norm}: choose {', '.join(NORMS)}"),
+                  (self.bn_stats in BN_STATS, f"--bn-stats {self.bn_stats}: choose {', '.join(BN_STATS)}"),
+                  (self.epochs >= 1, f"--epochs {self.epochs}: must be at least 1"),
+                  (self.batch_size >= 2, f"--batch-size {self.batch_size}: must be at least 2 (BatchNorm needs a batch)"),
+                  (math.isfinite(self.lr) and self.lr > 0, f"--lr {self.lr}: must be a positive number"),
+                  (math.isfinite(self.weight_decay) and self.weight_decay >= 0,
+                   f"--weight-decay {self.weight_decay}: must be zero or positive"),
+                  (self.crop_padding >= 0, f"crop_padding {self.crop_padding}: must be zero or positive"),
+                  (self.train_limit is None or self.train_limit >= 2, "train_limit: must be at least 2"),
+                  (self.test_limit is None or self.test_limit >= 1, "test_limit: must be at least 1"),
+                  (self.seed >= 0, f"--seed {self.seed}: must be zero or positive")]
+        for ok, message in checks:
+            if not ok:
+                raise UserError(message)
+        return self
 
 
 PRESETS = {
@@ -66,31 +103,54 @@ def pool_size(channels: int, target: int) -> int:
 class TapFeatures(nn.Module):
     """Frozen trunk (BN absorbed) -> {tap: flat features}, optionally max-pooled to ~pool_target dims."""
 
-    def __init__(self, trunk: Trunk, taps: list[str], norm: str = "unit", pool_target: int | None = None):
+    def __init__(self, trunk: Trunk, taps: list[str], input_norm: str = "unit", pool_target: int | None = None):
         super().__init__()
         self.trunk = absorb_batchnorm(trunk)
         self.taps = self.trunk.check_taps(taps)
-        self.norm = norm
+        self.input_norm = input_norm
         shapes = self.trunk.tap_shapes(self.taps)
         self.pools = {t: (pool_size(shapes[t][0], pool_target) if pool_target else None) for t in self.taps}
-        self.dims = {t: shapes[t][0] * (self.pools[t] ** 2 if self.pools[t] else shapes[t][1] * shapes[t][2]) for t in self.taps}
+        self.shapes = {t: (shapes[t][0], *((self.pools[t],) * 2 if self.pools[t] else shapes[t][1:])) for t in self.taps}
+        self.dims = {t: int(np.prod(s)) for t, s in self.shapes.items()}
 
     @torch.no_grad()
     def forward(self, images_uint8: torch.Tensor) -> dict[str, torch.Tensor]:
-        out = self.trunk(prepare_input(images_uint8, self.norm), self.taps)
+        out = self.trunk(prepare_input(images_uint8, self.input_norm), self.taps)
         return {t: (F.adaptive_max_pool2d(v, self.pools[t]) if self.pools[t] else v).flatten(1) for t, v in out.items()}
 
 
-class LinearProbes(nn.Module):
-    """One BatchNorm1d(affine=False) + Linear per tap."""
+class ProbeNorm(nn.BatchNorm1d):
+    """BatchNorm without affine parameters on a flattened tap of shape (C, H, W): per channel (over
+    batch and positions, exactly BatchNorm2d's statistics) or per feature (every C*H*W dim alone)."""
 
-    def __init__(self, dims: dict[str, int], num_classes: int):
+    def __init__(self, shape: tuple[int, int, int], mode: str):
+        self.shape, self.mode = tuple(shape), mode
+        # momentum=None: running statistics are the cumulative average of all batches, which converges to the
+        # training set's on frozen features (an exponential average of 0.1 would still remember its init after
+        # the few batches of a small probe)
+        super().__init__(shape[0] if mode == "channel" else int(np.prod(shape)), affine=False, momentum=None)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.mode == "channel":
+            return super().forward(x.view(len(x), self.shape[0], -1)).flatten(1)
+        return super().forward(x)
+
+
+class LinearProbes(nn.Module):
+    """One ProbeNorm + Linear per tap."""
+
+    def __init__(self, shapes: dict[str, tuple[int, int, int]], num_classes: int, norm: str = "channel"):
         super().__init__()
-        self.heads = nn.ModuleDict({t: nn.Sequential(nn.BatchNorm1d(d, affine=False), nn.Linear(d, num_classes))
-                                    for t, d in dims.items()})
+        self.heads = nn.ModuleDict({t: nn.Sequential(ProbeNorm(s, norm), nn.Linear(int(np.prod(s)), num_classes))
+                                    for t, s in shapes.items()})
 
     def forward(self, feats: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         return {t: self.heads[t](x) for t, x in feats.items()}
+
+    def set_population_stats(self, stats: dict[str, tuple[torch.Tensor, torch.Tensor]]) -> None:
+        for t, (mean, var) in stats.items():
+            self.heads[t][0].running_mean.copy_(mean)
+            self.heads[t][0].running_var.copy_(var)
 
 
 def topk_correct(logits: torch.Tensor, labels: torch.Tensor) -> tuple[int, int]:
@@ -98,34 +158,67 @@ def topk_correct(logits: torch.Tensor, labels: torch.Tensor) -> tuple[int, int]:
     return int((top[:, 0] == labels).sum()), int((top == labels[:, None]).any(1).sum())
 
 
+def flip_nhwc(images: np.ndarray) -> np.ndarray:
+    return images[:, :, ::-1]
+
+
 def extract(features: TapFeatures, images: np.ndarray, config: ProbeConfig, scratch: Path | None,
-            desc: str, batch_size: int = 500) -> dict[str, np.ndarray]:
-    """Features of uint8 NHWC images for every tap, as fp16 arrays (memory maps beyond the budget)."""
+            desc: str, flip: bool = False, batch_size: int = 500) -> dict[str, np.ndarray]:
+    """Features of uint8 NHWC images for every tap, as fp16 arrays (memory maps beyond the budget).
+    With `flip`, rows n..2n-1 hold the features of the mirrored images (row i + n mirrors row i)."""
     n = len(images)
-    total = n * sum(features.dims.values()) * 2
-    spill = total > config.memory_budget_gb * 2**30
+    rows = 2 * n if flip else n
+    spill = rows * sum(features.dims.values()) * 2 > config.memory_budget_gb * 2**30
     out = {}
     for t, d in features.dims.items():
         if spill:
-            out[t] = np.lib.format.open_memmap(Path(tempfile.mkdtemp(dir=scratch)) / f"{t}.npy", "w+", np.float16, (n, d))
+            out[t] = np.lib.format.open_memmap(Path(tempfile.mkdtemp(dir=scratch)) / f"{t}.npy", "w+", np.float16, (rows, d))
         else:
-            out[t] = np.empty((n, d), np.float16)
-    for start in tqdm(range(0, n, batch_size), desc=desc, unit="batch", disable=not sys.stderr.isatty(), leave=False):
-        batch = torch.from_numpy(np.ascontiguousarray(images[start:start + batch_size])).permute(0, 3, 1, 2)
-        for t, v in features(batch).items():
-            out[t][start:start + len(v)] = v.half().numpy()
+            out[t] = np.empty((rows, d), np.float16)
+    views = [(0, images)] + ([(n, flip_nhwc(images))] if flip else [])
+    total = sum(range(0, n, batch_size).__len__() for _ in views)
+    with tqdm(total=total, desc=desc, unit="batch", disable=not sys.stderr.isatty(), leave=False) as bar:
+        for offset, view in views:
+            for start in range(0, n, batch_size):
+                batch = torch.from_numpy(np.ascontiguousarray(view[start:start + batch_size])).permute(0, 3, 1, 2)
+                for t, v in features(batch).items():
+                    out[t][offset + start:offset + start + len(v)] = v.half().numpy()
+                bar.update()
     return out
 
 
-def population_stats(feats: np.ndarray, chunk: int = 4096) -> tuple[torch.Tensor, torch.Tensor]:
-    sum_x, sum_xx = np.zeros(feats.shape[1]), np.zeros(feats.shape[1])
+def population_stats(feats: np.ndarray, shape: tuple[int, int, int], norm: str, chunk: int = 2048):
+    """Mean and (biased) variance over all rows of cached features: per channel (over rows and
+    positions, as BatchNorm2d) or per flattened feature."""
+    c = shape[0]
+    width = c if norm == "channel" else feats.shape[1]
+    sum_x, sum_xx, count = np.zeros(width), np.zeros(width), 0
     for start in range(0, len(feats), chunk):
-        x = feats[start:start + chunk].astype(np.float64)
+        x = np.asarray(feats[start:start + chunk], dtype=np.float64)
+        if norm == "channel":
+            x = x.reshape(len(x), c, -1).transpose(0, 2, 1).reshape(-1, c)
         sum_x += x.sum(0)
         sum_xx += (x * x).sum(0)
-    mean = sum_x / len(feats)
-    var = np.maximum(sum_xx / len(feats) - mean**2, 0)
+        count += len(x)
+    mean = sum_x / count
+    var = np.maximum(sum_xx / count - mean**2, 0)
     return torch.from_numpy(mean).float(), torch.from_numpy(var).float()
+
+
+def crop_flip(images: np.ndarray, generator_: np.random.Generator, padding: int) -> torch.Tensor:
+    """RotNet's CIFAR view: zero-pad by `padding`, a uniformly placed crop of the original size, a
+    left-right flip with p = 0.5. uint8 NHWC -> uint8 NCHW, one gather for the whole batch."""
+    n, h, w, _ = images.shape
+    x = torch.from_numpy(np.ascontiguousarray(images))
+    padded = F.pad(x, (0, 0, padding, padding, padding, padding))
+    dy = torch.from_numpy(generator_.integers(0, 2 * padding + 1, n))
+    dx = torch.from_numpy(generator_.integers(0, 2 * padding + 1, n))
+    flip = torch.from_numpy(generator_.random(n) < 0.5)
+    cols = torch.arange(w)
+    cols = torch.where(flip[:, None], w - 1 - cols, cols) + dx[:, None]
+    rows = torch.arange(h) + dy[:, None]
+    out = padded[torch.arange(n)[:, None, None], rows[:, :, None], cols[:, None, :]]  # (n, h, w, 3)
+    return out.permute(0, 3, 1, 2)
 
 
 @dataclass
@@ -134,59 +227,50 @@ class ProbeResult:
     dataset: str
     trunk: str
     protocol: dict = field(default_factory=dict)
+    seeds: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)  # seed -> tap -> metrics
+    curves: dict[str, list[dict]] = field(default_factory=dict)  # seed -> per-epoch train/test top-1
 
     def to_markdown(self) -> str:
         names = list(self.taps)
+        spread = len(self.seeds) > 1
         head = "| metric | " + " | ".join(names) + " |\n|---|" + "---|" * len(names) + "\n"
-        rows = [f"| {m} | " + " | ".join(f"{self.taps[t][m]:.1f}" for t in names) + " |" for m in ("top1", "top5")]
-        return f"Linear probes: {self.trunk} on {self.dataset}\n\n" + head + "\n".join(rows) + "\n"
+        cell = lambda t, m: f"{self.taps[t][m]:.1f}" + (f" ± {self.taps[t][m + '_std']:.1f}" if spread else "")  # noqa: E731
+        rows = [f"| {m} | " + " | ".join(cell(t, m) for t in names) + " |" for m in ("top1", "top5")]
+        seeds = f" (mean ± std over seeds {', '.join(self.seeds)})" if spread else ""
+        return f"Linear probes: {self.trunk} on {self.dataset}{seeds}\n\n" + head + "\n".join(rows) + "\n"
 
 
-def probe_arrays(trunk: Trunk, train: tuple[np.ndarray, np.ndarray], test: tuple[np.ndarray, np.ndarray], num_classes: int,
-                 taps: list[str] | None = None, config: ProbeConfig = ProbeConfig(), norm: str = "unit",
-                 state_path: Path | None = None, resume: bool = False) -> dict[str, dict[str, float]]:
-    """Probe every tap on in-memory images (CIFAR): extract once, then train all probes on the cache."""
-    torch.manual_seed(config.seed)
-    features = TapFeatures(trunk, taps or trunk.tap_names, norm=norm, pool_target=None)
-    scratch = state_path.parent if state_path else None
-    train_feats = extract(features, train[0], config, scratch, "features (train)")
-    test_feats = extract(features, test[0], config, scratch, "features (test)")
-    probes = LinearProbes(features.dims, num_classes)
-    for t, head in probes.heads.items():
-        head[0].running_mean, head[0].running_var = population_stats(train_feats[t])
-    if config.bn_stats not in ("population", "batch"):
-        raise UserError(f"bn_stats {config.bn_stats}: choose population or batch")
-    probes.train(config.bn_stats == "batch")  # population: fixed training-set statistics (module docstring)
-    labels = torch.from_numpy(train[1]).long()
-    optimiser, start = make_optimiser(probes, config), 0
-    if resume and state_path and state_path.exists():
-        start = load_state(state_path, probes, optimiser)
-    n = len(labels)
-    for epoch in epoch_range(config, start):
-        set_lr(optimiser, config.lr_at(epoch))
-        order = torch.randperm(n, generator=torch.Generator().manual_seed(config.seed * 100003 + epoch))
-        for batch in order.split(config.batch_size):
-            rows = np.sort(batch.numpy())
-            logits = probes({t: torch.from_numpy(f[rows]).float() for t, f in train_feats.items()})
-            loss = sum(F.cross_entropy(v, labels[rows]) for v in logits.values())
-            optimiser.zero_grad(set_to_none=True)
-            loss.backward()
-            optimiser.step()
-        save_state(state_path, epoch, probes, optimiser)
-    probes.eval()
-    return evaluate_cached(probes, test_feats, torch.from_numpy(test[1]).long())
+def aggregate(per_seed: dict[str, dict[str, dict[str, float]]]) -> dict[str, dict[str, float]]:
+    """Mean and sample standard deviation (0 for one seed) of every metric of every tap over seeds."""
+    seeds = list(per_seed.values())
+    out = {}
+    for tap in seeds[0]:
+        out[tap] = {}
+        for metric in seeds[0][tap]:
+            values = np.array([s[tap][metric] for s in seeds], dtype=np.float64)
+            out[tap][metric] = float(values.mean())
+            out[tap][f"{metric}_std"] = float(values.std(ddof=1)) if len(values) > 1 else 0.0
+    return out
 
 
-@torch.no_grad()
-def evaluate_cached(probes: LinearProbes, feats: dict[str, np.ndarray], labels: torch.Tensor, chunk: int = 2000):
-    correct = {t: [0, 0] for t in feats}
-    for start in range(0, len(labels), chunk):
-        logits = probes({t: torch.from_numpy(f[start:start + chunk]).float() for t, f in feats.items()})
-        for t, v in logits.items():
-            c1, c5 = topk_correct(v, labels[start:start + chunk])
-            correct[t][0] += c1
-            correct[t][1] += c5
-    return {t: {"top1": 100 * c[0] / len(labels), "top5": 100 * c[1] / len(labels)} for t, c in correct.items()}
+class TrainState:
+    """What `--resume` needs after each epoch: the probes, the optimiser and the learning curve."""
+
+    def __init__(self, path: Path | None, probes: nn.Module, optimiser):
+        self.path, self.probes, self.optimiser = path, probes, optimiser
+
+    def load(self, resume: bool) -> tuple[int, list[dict]]:
+        if not (resume and self.path and self.path.exists()):
+            return 0, []
+        state = torch.load(self.path, map_location="cpu", weights_only=False)
+        self.probes.load_state_dict(state["probes"])
+        self.optimiser.load_state_dict(state["optim"])
+        return int(state["epoch"]), list(state.get("curve", []))
+
+    def save(self, epoch: int, curve: list[dict]) -> None:
+        if self.path:
+            atomic_torch_save({"epoch": epoch + 1, "probes": self.probes.state_dict(),
+                               "optim": self.optimiser.state_dict(), "curve": curve}, self.path)
 
 
 def make_optimiser(probes: nn.Module, config: ProbeConfig) -> torch.optim.Optimizer:
@@ -194,60 +278,134 @@ def make_optimiser(probes: nn.Module, config: ProbeConfig) -> torch.optim.Optimi
                            nesterov=config.nesterov, weight_decay=config.weight_decay)
 
 
-def set_lr(optimiser, lr: float) -> None:
-    for group in optimiser.param_groups:
-        group["lr"] = lr
-
-
 def epoch_range(config: ProbeConfig, start: int):
     return tqdm(range(start, config.epochs), desc="probes", unit="epoch", initial=start, total=config.epochs,
                 disable=not sys.stderr.isatty())
 
 
-def save_state(path: Path | None, epoch: int, probes: nn.Module, optimiser) -> None:
-    """After each epoch: what `--resume` needs to continue exactly where the run stopped."""
-    if path:
-        atomic_torch_save({"epoch": epoch + 1, "probes": probes.state_dict(), "optim": optimiser.state_dict()}, path)
-
-
-def load_state(path: Path, probes: nn.Module, optimiser) -> int:
-    state = torch.load(path, map_location="cpu", weights_only=False)
-    probes.load_state_dict(state["probes"])
-    optimiser.load_state_dict(state["optim"])
-    return int(state["epoch"])
-
-
-def probe_folder(trunk: Trunk, train_dir: str, val_dir: str, taps: list[str] | None = None,
-                 config: ProbeConfig = ProbeConfig(), norm: str = "unit", workers: int = 2,
-                 state_path: Path | None = None, resume: bool = False) -> dict[str, dict[str, float]]:
-    """Probe on an image folder with the augmented ImageNet protocol (random crops; ten-crop evaluation)."""
-    from monossl.data.folder import ImageFolder
-
-    torch.manual_seed(config.seed)
-    crop = trunk.input_size
-    train = ImageFolder(train_dir, crop=crop, train=True, seed=config.seed)
-    val = ImageFolder(val_dir, crop=crop, train=False, classes=train.classes)
-    pool = config.pool_target if crop > 64 else None
-    features = TapFeatures(trunk, taps or trunk.tap_names, norm=norm, pool_target=pool)
-    probes = LinearProbes(features.dims, len(train.classes))
-    optimiser, start = make_optimiser(probes, config), 0
-    if resume and state_path and state_path.exists():
-        start = load_state(state_path, probes, optimiser)
+def train_probes(probes: LinearProbes, batches, n: int, labels: torch.Tensor, config: ProbeConfig,
+                 state: TrainState, resume: bool, evaluate=None) -> list[dict]:
+    """The probes' SGD loop. `batches(epoch, order)` yields (rows, {tap: float features}) for the
+    epoch's shuffled `order`; `evaluate()` returns test top-1 per tap for the learning curve."""
+    optimiser = state.optimiser
+    start, curve = state.load(resume)
     for epoch in epoch_range(config, start):
         set_lr(optimiser, config.lr_at(epoch))
-        train.set_epoch(epoch)
-        probes.train()
-        loader = torch.utils.data.DataLoader(train, batch_size=config.batch_size, num_workers=workers,
-                                             generator=torch.Generator().manual_seed(config.seed * 100003 + epoch),
-                                             shuffle=True)
-        for images, labels in loader:
-            logits = probes(features(images))
-            loss = sum(F.cross_entropy(v, labels) for v in logits.values())
+        probes.train(config.bn_stats == "batch")  # population: fixed training-set statistics
+        order = torch.randperm(n, generator=generator(config.seed, "probe-order", epoch))
+        correct = {t: 0 for t in probes.heads}
+        for rows, feats in batches(epoch, order):
+            logits = probes(feats)
+            target = labels[rows]
+            loss = sum(F.cross_entropy(v, target) for v in logits.values())
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             optimiser.step()
-        save_state(state_path, epoch, probes, optimiser)
+            for t, v in logits.items():
+                correct[t] += int((v.detach().argmax(1) == target).sum())
+        probes.eval()
+        point = {"epoch": epoch + 1, "lr": config.lr_at(epoch), "train_top1": {t: 100 * c / n for t, c in correct.items()}}
+        if evaluate is not None:
+            point["test_top1"] = {t: m["top1"] for t, m in evaluate().items()}
+        curve.append(point)
+        state.save(epoch, curve)
     probes.eval()
+    return curve
+
+
+def probe_arrays(trunk: Trunk, train: tuple[np.ndarray, np.ndarray], test: tuple[np.ndarray, np.ndarray], num_classes: int,
+                 taps: list[str] | None = None, config: ProbeConfig = ProbeConfig(), input_norm: str = "unit",
+                 state_path: Path | None = None, resume: bool = False,
+                 cache: dict | None = None) -> tuple[dict[str, dict[str, float]], list[dict]]:
+    """Probe every tap on in-memory uint8 NHWC images (CIFAR). Returns the test metrics per tap and
+    the learning curve. `cache` (a dict kept by the caller) lets several seeds share one extraction."""
+    config.validate()
+    torch.manual_seed(derive_seed(config.seed, "probe-init"))
+    features = TapFeatures(trunk, taps or trunk.tap_names, input_norm=input_norm, pool_target=None)
+    scratch = state_path.parent if state_path else None
+    cache = {} if cache is None else cache
+    cached_flip = config.augment == "flip"
+    key = ("train", cached_flip)
+    needs_train = config.augment != "crop-flip" or config.bn_stats == "population"
+    if needs_train and key not in cache:
+        cache.pop(("train", not cached_flip), None)  # never hold both layouts
+        cache[key] = extract(features, train[0], config, scratch, "features (train)", flip=cached_flip)
+    if "test" not in cache:
+        cache["test"] = extract(features, test[0], config, scratch, "features (test)")
+    train_feats, test_feats = cache.get(key), cache["test"]
+    n = len(train[1])
+    labels = torch.from_numpy(np.asarray(train[1])).long()
+    test_labels = torch.from_numpy(np.asarray(test[1])).long()
+    probes = LinearProbes(features.shapes, num_classes, config.norm)
+    if config.bn_stats == "population":
+        probes.set_population_stats({t: population_stats(f, features.shapes[t], config.norm) for t, f in train_feats.items()})
+
+    def cached_batches(epoch, order):
+        flips = rng(config.seed, "probe-flip", epoch).random(n) < 0.5 if cached_flip else None
+        for batch in order.split(config.batch_size):
+            rows = np.sort(batch.numpy())
+            index = rows + n * flips[rows] if cached_flip else rows
+            yield rows, {t: torch.from_numpy(f[index]).float() for t, f in train_feats.items()}
+
+    def augmented_batches(epoch, order, chunk: int = 1920):
+        draw = rng(config.seed, "probe-crop", epoch)
+        for start in range(0, n, chunk):
+            rows = np.sort(order[start:start + chunk].numpy())
+            views = features(crop_flip(train[0][rows], draw, config.crop_padding))
+            for i in range(0, len(rows), config.batch_size):
+                yield rows[i:i + config.batch_size], {t: v[i:i + config.batch_size] for t, v in views.items()}
+
+    state = TrainState(state_path, probes, make_optimiser(probes, config))
+    curve = train_probes(probes, augmented_batches if config.augment == "crop-flip" else cached_batches, n, labels,
+                         config, state, resume, evaluate=lambda: evaluate_cached(probes, test_feats, test_labels))
+    return evaluate_cached(probes, test_feats, test_labels), curve
+
+
+@torch.no_grad()
+def evaluate_cached(probes: LinearProbes, feats: dict[str, np.ndarray], labels: torch.Tensor, chunk: int = 2000):
+    was = probes.training
+    probes.eval()
+    correct = {t: [0, 0] for t in feats}
+    for start in range(0, len(labels), chunk):
+        logits = probes({t: torch.from_numpy(f[start:start + chunk]).float() for t, f in feats.items()})
+        for t, v in logits.items():
+            c1, c5 = topk_correct(v, labels[start:start + chunk])
+            correct[t][0] += c1
+            correct[t][1] += c5
+    probes.train(was)
+    return {t: {"top1": 100 * c[0] / len(labels), "top5": 100 * c[1] / len(labels)} for t, c in correct.items()}
+
+
+def probe_folder(trunk: Trunk, train_dir: str, val_dir: str, taps: list[str] | None = None,
+                 config: ProbeConfig = ProbeConfig(), input_norm: str = "unit", workers: int = 2,
+                 state_path: Path | None = None, resume: bool = False) -> tuple[dict[str, dict[str, float]], list[dict]]:
+    """Probe on an image folder with the augmented ImageNet protocol (random crops; ten-crop evaluation).
+    `train_limit` / `test_limit` keep a seeded subset with an equal share of every class."""
+    from monossl.data.folder import ImageFolder
+
+    config.validate()
+    torch.manual_seed(derive_seed(config.seed, "probe-init"))
+    crop = trunk.input_size
+    train = ImageFolder(train_dir, crop=crop, train=True, seed=config.seed, limit=config.train_limit)
+    val = ImageFolder(val_dir, crop=crop, train=False, classes=train.classes, seed=config.seed, limit=config.test_limit)
+    pool = config.pool_target if crop > 64 else None
+    features = TapFeatures(trunk, taps or trunk.tap_names, input_norm=input_norm, pool_target=pool)
+    probes = LinearProbes(features.shapes, len(train.classes), config.norm)
+    if config.bn_stats == "population":
+        raise UserError("--bn-stats population needs cached features (CIFAR); image folders use --bn-stats batch")
+    labels = torch.from_numpy(train.labels).long()
+
+    def batches(epoch, order):
+        train.set_epoch(epoch)
+        loader = torch.utils.data.DataLoader(train, batch_size=config.batch_size, num_workers=workers,
+                                             sampler=order.tolist(), drop_last=len(train) > config.batch_size)
+        start = 0
+        for images, _ in loader:
+            yield order[start:start + len(images)].numpy(), features(images)
+            start += len(images)
+
+    state = TrainState(state_path, probes, make_optimiser(probes, config))
+    curve = train_probes(probes, batches, len(train), labels, config, state, resume)
     correct = {t: [0, 0] for t in features.taps}
     with torch.no_grad():
         for crops, labels in torch.utils.data.DataLoader(val, batch_size=max(1, config.batch_size // 10), num_workers=workers):
@@ -258,67 +416,74 @@ def probe_folder(trunk: Trunk, train_dir: str, val_dir: str, taps: list[str] | N
                 c1, c5 = topk_correct(scores, labels)
                 correct[t][0] += c1
                 correct[t][1] += c5
-    return {t: {"top1": 100 * c[0] / len(val), "top5": 100 * c[1] / len(val)} for t, c in correct.items()}
-
-
-def resolve_trunk(spec: str, arch: str | None, dataset_images: np.ndarray | None, seed: int = 0):
-    """A trunk for `monossl probe`: a run folder or checkpoint, `random`, or `kraehenbuehl`."""
-    from monossl.nets.init import kraehenbuehl_init
-    from monossl.nets.registry import build_trunk, load_trunk
-
-    if spec in ("random", "kraehenbuehl"):
-        if arch is None:
-            raise UserError(f"{spec}: pass --arch cifar|alexnet|alexnet-small for a baseline trunk")
-        trunk = build_trunk(arch).reset_parameters(seed)
-        if spec == "kraehenbuehl":
-            if dataset_images is None:
-                raise UserError("kraehenbuehl: the data-dependent init needs in-memory training images (use a CIFAR dataset)")
-            pick = np.random.default_rng(seed).choice(len(dataset_images), size=min(1024, len(dataset_images)), replace=False)
-            sample = torch.from_numpy(dataset_images[np.sort(pick)]).permute(0, 3, 1, 2)
-            kraehenbuehl_init(trunk, prepare_input(sample))
-        return trunk, arch, {"init": spec, "seed": seed, "input_norm": "unit"}
-    return load_trunk(spec, arch)
+    return {t: {"top1": 100 * c[0] / len(val), "top5": 100 * c[1] / len(val)} for t, c in correct.items()}, curve
 
 
 def run_probe(trunk_spec: str, dataset: str, out: str | Path, arch: str | None = None, data_root: str | None = None,
               taps: list[str] | None = None, config: ProbeConfig = ProbeConfig(), resume: bool = False,
-              workers: int = 2) -> ProbeResult:
-    """The `monossl probe` job: resolve the trunk and data, probe every tap, write OUT.json and OUT.md."""
-    from monossl.data.cifar import load_cifar
+              workers: int = 2, seeds: list[int] | None = None) -> ProbeResult:
+    """The `monossl probe` job: resolve the trunk and data, probe every tap for each seed, write
+    OUT.json and OUT.md. With several seeds the result holds each seed's numbers and their mean and
+    standard deviation; a baseline trunk (`random`, ...) is re-drawn with each seed."""
+    from monossl.nets.registry import BASELINES, resolve_trunk
 
     out = Path(out)
+    config = config.validate()
+    seeds = list(seeds) if seeds else [config.seed]
+    if len(set(seeds)) != len(seeds) or min(seeds) < 0:
+        raise UserError(f"--seeds {','.join(map(str, seeds))}: give distinct non-negative seeds")
     if out.exists() and out.is_dir():
         raise UserError(f"{out}: is a folder; --out takes a file name such as result.json")
-    state_path = out.with_name(out.name + ".state.pt")
     if out.exists() and not resume:
         raise UserError(f"{out}: exists; choose another --out or delete it")
+    if out.exists():
+        return ProbeResult(**read_json(out))
+    partial_path = out.with_name(out.name + ".partial.json")
+    done = read_json(partial_path) if resume and partial_path.exists() else {"seeds": {}, "curves": {}}
     if dataset in ("cifar10", "cifar100"):
+        from monossl.data.cifar import load_cifar
+
         train, test = load_cifar(dataset, data_root, train=True), load_cifar(dataset, data_root, train=False)
         train, test = subset(train, config.train_limit, config.seed), subset(test, config.test_limit, config.seed)
-        trunk, arch, meta = resolve_trunk(trunk_spec, arch, train.images, config.seed)
-        if arch != "cifar":
-            raise UserError(f"{dataset}: 32-px images need the cifar trunk, not {arch}; probe AlexNets on an image folder")
-        trunk.check_taps(taps or trunk.tap_names)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        results = probe_arrays(trunk, (train.images, train.labels), (test.images, test.labels), train.num_classes,
-                               taps, config, meta.get("input_norm", "unit"), state_path, resume)
+        images = train.images
     elif dataset.startswith("folder:"):
         dirs = dataset[len("folder:"):].split(",")
         if len(dirs) != 2:
             raise UserError(f"--dataset {dataset}: use folder:TRAIN_DIR,VAL_DIR")
-        trunk, arch, meta = resolve_trunk(trunk_spec, arch, None, config.seed)
-        trunk.check_taps(taps or trunk.tap_names)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        results = probe_folder(trunk, dirs[0], dirs[1], taps, config, meta.get("input_norm", "unit"), workers,
-                               state_path, resume)
+        images = None
     else:
         raise UserError(f"--dataset {dataset}: choose cifar10, cifar100 or folder:TRAIN_DIR,VAL_DIR")
-    result = ProbeResult(results, dataset, f"{trunk_spec} ({arch})",
-                         protocol={**asdict(config), "pooling": "full resolution" if dataset.startswith("cifar") else "adaptive max",
-                                   "arch": arch, "trunk_meta": {k: v for k, v in meta.items() if k != "config"}})
+    baseline = trunk_spec in BASELINES
+    cache: dict = {}
+    for seed in seeds:
+        trunk, arch_used, meta = resolve_trunk(trunk_spec, arch, seed=seed, images=images)
+        trunk.check_taps(taps or trunk.tap_names)
+        if images is not None and arch_used != "cifar":
+            raise UserError(f"{dataset}: 32-px images need the cifar trunk, not {arch_used}; probe AlexNets on an image folder")
+        if str(seed) in done["seeds"]:
+            continue
+        if baseline:
+            cache = {}  # a new trunk: features differ
+        out.parent.mkdir(parents=True, exist_ok=True)
+        seeded = replace(config, seed=seed)
+        state_path = out.with_name(f"{out.name}.seed{seed}.state.pt")
+        if images is not None:
+            metrics, curve = probe_arrays(trunk, (train.images, train.labels), (test.images, test.labels), train.num_classes,
+                                          taps, seeded, meta.get("input_norm", "unit"), state_path, resume, cache)
+        else:
+            metrics, curve = probe_folder(trunk, dirs[0], dirs[1], taps, seeded, meta.get("input_norm", "unit"), workers,
+                                          state_path, resume)
+        done["seeds"][str(seed)], done["curves"][str(seed)] = metrics, curve
+        write_json(partial_path, done)
+        state_path.unlink(missing_ok=True)
+    protocol = {**asdict(config), "seeds": seeds,
+                "pooling": "full resolution" if images is not None else "adaptive max", "arch": arch_used,
+                "trunk_meta": {k: v for k, v in meta.items() if k not in ("config", "seed")}}
+    result = ProbeResult(aggregate(done["seeds"]), dataset, f"{trunk_spec} ({arch_used})", protocol=protocol,
+                         seeds=done["seeds"], curves=done["curves"])
     write_json(out, asdict(result))
     atomic_write_text(out.with_suffix(".md"), result.to_markdown())
-    state_path.unlink(missing_ok=True)
+    partial_path.unlink(missing_ok=True)
     return result
 
 
@@ -326,11 +491,11 @@ def subset(data, limit: int | None, seed: int):
     """A seeded subset of an ArrayDataset (in the original order), or the dataset itself."""
     if not limit or limit >= len(data.labels):
         return data
-    keep = np.sort(np.random.default_rng(seed).choice(len(data.labels), limit, replace=False))
+    keep = np.sort(rng(seed, "probe-subset", len(data.labels)).choice(len(data.labels), limit, replace=False))
     return replace(data, images=data.images[keep], labels=data.labels[keep])
 
 
 def config_from_args(preset: str, **overrides) -> ProbeConfig:
     if preset not in PRESETS:
         raise UserError(f"--preset {preset}: choose one of {', '.join(PRESETS)}")
-    return replace(PRESETS[preset], **{k: v for k, v in overrides.items() if v is not None})
+    return replace(PRESETS[preset], **{k: v for k, v in overrides.items() if v is not None}).validate()

@@ -15,24 +15,55 @@ from torch.utils.data import Dataset
 
 from monossl.data.sources import IMAGE_SUFFIXES, decode_image
 from monossl.errors import UserError
-
+from monossl.seeding import rng as seeded_rng
 
 
 def scan_folder(root: str | Path) -> tuple[list[tuple[Path, int]], list[str]]:
+    """(image, class index) pairs of ROOT/CLASS/IMAGE and the sorted class names: the one scan that
+    gives both images and labels. An image lying beside the class folders is refused (it has no class)."""
     root = Path(root)
     if not root.is_dir():
-        raise UserError(f"{root}: not a folder; pass TRAIN_DIR,VAL_DIR with one subfolder per class")
+        raise UserError(f"{root}: not a folder; pass a folder with one subfolder per class")
+    stray = sorted(p.name for p in root.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    if stray:
+        raise UserError(f"{root / stray[0]}: an image beside the class folders ({len(stray)} such); "
+                        "move it into a class subfolder or remove it")
     classes = sorted(d.name for d in root.iterdir() if d.is_dir())
     samples = [(p, i) for i, c in enumerate(classes) for p in sorted((root / c).rglob("*"))
-               if p.suffix.lower() in IMAGE_SUFFIXES]
+               if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()]
     if not samples:
         raise UserError(f"{root}: no images in class subfolders; use the layout ROOT/CLASS/IMAGE.jpg")
     return samples, classes
 
 
+def per_class_subset(samples: list[tuple[Path, int]], limit: int | None, seed: int) -> list[tuple[Path, int]]:
+    """A seeded subset of about `limit` samples with an equal share of every class (in the original order)."""
+    if not limit or limit >= len(samples):
+        return samples
+    labels = np.array([c for _, c in samples])
+    classes = np.unique(labels)
+    share = max(1, limit // len(classes))
+    draw = seeded_rng(seed, "folder-subset", len(samples))
+    keep = np.concatenate([draw.choice(np.flatnonzero(labels == c), min(share, int((labels == c).sum())), replace=False)
+                           for c in classes])
+    return [samples[i] for i in np.sort(keep)]
+
+
+def folder_images(files: list[Path], size: int, where: str | Path = "") -> np.ndarray:
+    """The given images, shorter side resized to `size` and centre-cropped: uint8 (N, S, S, 3)."""
+    if not files:
+        raise UserError(f"{where}: no images found; pass a folder of .jpg/.png files")
+    out = np.empty((len(files), size, size, 3), np.uint8)
+    for i, f in enumerate(files):
+        img = resize_shorter(Image.fromarray(decode_image(f)), size)
+        x, y = (img.width - size) // 2, (img.height - size) // 2
+        out[i] = np.asarray(img.crop((x, y, x + size, y + size)))
+    return out
+
+
 def chw(array: np.ndarray) -> torch.Tensor:
     """uint8 HWC -> uint8 CHW; the trunk's own input normalisation is applied later (`nets.prepare_input`)."""
-    return torch.from_numpy(np.ascontiguousarray(array)).permute(2, 0, 1)
+    return torch.from_numpy(np.array(array, copy=True)).permute(2, 0, 1)  # a writable copy: no torch warning
 
 
 def resize_shorter(img: Image.Image, side: int) -> Image.Image:
@@ -44,10 +75,12 @@ def resize_shorter(img: Image.Image, side: int) -> Image.Image:
 class ImageFolder(Dataset):
     """Labelled images; `crop` sets the input size, `train` picks the training view or the ten crops."""
 
-    def __init__(self, root: str | Path, crop: int = 224, train: bool = True, seed: int = 0, classes: list[str] | None = None):
-        self.samples, self.classes = scan_folder(root)
+    def __init__(self, root: str | Path, crop: int = 224, train: bool = True, seed: int = 0, classes: list[str] | None = None,
+                 limit: int | None = None):
+        samples, self.classes = scan_folder(root)
         if classes is not None and self.classes != classes:
             raise UserError(f"{root}: class folders differ from the training folder's; use matching TRAIN_DIR,VAL_DIR")
+        self.samples = per_class_subset(samples, limit, seed)
         self.crop, self.train, self.seed, self.epoch = crop, train, seed, 0
         self.resize = round(crop * 256 / 224)
 
@@ -67,7 +100,7 @@ class ImageFolder(Dataset):
         w, h = img.size
         c = self.crop
         if self.train:
-            rng = np.random.default_rng([self.seed, self.epoch, index])
+            rng = seeded_rng(self.seed, "folder-view", self.epoch, index)
             x, y = int(rng.integers(0, w - c + 1)), int(rng.integers(0, h - c + 1))
             patch = np.asarray(img.crop((x, y, x + c, y + c)))
             if rng.random() < 0.5:

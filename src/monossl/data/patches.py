@@ -64,6 +64,9 @@ class ArrayPatchDataset(Dataset):
     def __init__(self, array: np.ndarray):
         self.array = array
 
+    def set_epoch(self, epoch: int) -> None:
+        """A fixed dataset: every epoch sees the same images."""
+
     def __len__(self) -> int:
         return len(self.array)
 
@@ -75,17 +78,52 @@ class ArrayPatchDataset(Dataset):
         return list(to_unit_range(self.array[np.sort(order)][np.argsort(np.argsort(order))]).unbind(0))
 
 
-def load_patch_dir(path: str | Path) -> np.ndarray:
-    """Open a complete `monossl generate` output as a uint8 (D, S, S, 3) array (memory-mapped for npy)."""
+def patch_dir_meta(path: str | Path) -> dict:
+    """The meta.json of a finished `monossl generate` folder, or a one-line refusal."""
     path = Path(path)
     meta_path = path / "meta.json"
+    if not path.is_dir():
+        raise UserError(f"--patches {path}: not a folder; pass a `monossl generate` output folder")
     if not meta_path.exists():
-        raise UserError(f"{path}: not a finished patch set (no meta.json); run `monossl generate` (or --resume it)")
-    meta = read_json(meta_path)
+        hint = " (it was interrupted: rerun its `monossl generate` command with --resume)" if (path / "progress.json").exists() else ""
+        raise UserError(f"{path}: not a finished patch set (no meta.json){hint}; run `monossl generate` (or --resume it)")
+    try:
+        meta = read_json(meta_path)
+        count, shape = int(meta["count"]), list(meta["shape"])
+    except (ValueError, KeyError, TypeError):
+        raise UserError(f"{meta_path}: unreadable or not written by `monossl generate`; regenerate the patch set") from None
+    if count < 1 or len(shape) != 4 or shape[0] != count or shape[3] != 3 or shape[1] != shape[2]:
+        raise UserError(f"{meta_path}: describes no valid patch set (count {count}, shape {shape}); regenerate it")
+    return meta
+
+
+def load_patch_dir(path: str | Path) -> np.ndarray:
+    """Open a complete `monossl generate` output as a uint8 (D, S, S, 3) array (memory-mapped for npy),
+    refusing incomplete, truncated or foreign data (wrong dtype, shape or count) with one line."""
+    path = Path(path)
+    meta = patch_dir_meta(path)
+    count, size = meta["count"], meta["shape"][1]
     if meta.get("format") == "png":
         files = sorted((path / "train" / "patches").glob("*.png"))
-        return np.stack([np.asarray(Image.open(f).convert("RGB")) for f in files])
-    return np.load(path / "patches.npy", mmap_mode="r")
+        if len(files) != count:
+            raise UserError(f"{path}: holds {len(files)} PNG patches but meta.json says {count}; regenerate the patch set")
+        from monossl.data.sources import decode_image
+
+        array = np.stack([decode_image(f) for f in files])
+    else:
+        try:
+            array = np.load(path / "patches.npy", mmap_mode="r")
+        except FileNotFoundError:
+            raise UserError(f"{path}: patches.npy is missing; regenerate the patch set") from None
+        except (ValueError, OSError) as exc:
+            raise UserError(f"{path / 'patches.npy'}: truncated or not a NumPy array ({exc}); regenerate the patch set") from None
+    if array.dtype != np.uint8:
+        raise UserError(f"{path}: patches are {array.dtype}, monossl reads uint8 RGB in 0..255; "
+                        "regenerate them with `monossl generate` (or convert with (x * 255).round().astype('uint8'))")
+    if array.ndim != 4 or array.shape[1:] != (size, size, 3) or len(array) != count:
+        raise UserError(f"{path}: patches have shape {array.shape}, meta.json says ({count}, {size}, {size}, 3); "
+                        "regenerate the patch set")
+    return array
 
 
 _WORKER_SAMPLER: PatchSampler | None = None

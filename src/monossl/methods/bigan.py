@@ -11,12 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from monossl.methods.engine import Run, crop_size, feature_dim
+from monossl.errors import UserError
+from monossl.losses.bigan import bigan_losses
+from monossl.methods.classifier import crop_size, feature_dim, native_augmentation
 from monossl.methods.gan_nets import DCGANGenerator
-from monossl.methods.rotnet import native_augmentation
 from monossl.nets.registry import build_trunk
 from monossl.viz.grid import save_grid
 
@@ -68,34 +68,35 @@ class BiGAN(nn.Module):
         self.discriminator = JointDiscriminator(crop, hp.latent, hp.disc_dim)
 
 
-def bigan_losses(d_real: torch.Tensor, d_fake: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Discriminator loss (real pairs (x, E(x)) -> 1, fake pairs (G(z), z) -> 0) and the
-    encoder+generator loss with the labels swapped (the non-saturating form)."""
-    ones, zeros = torch.ones_like(d_real), torch.zeros_like(d_fake)
-    loss_d = F.binary_cross_entropy_with_logits(d_real, ones) + F.binary_cross_entropy_with_logits(d_fake, zeros)
-    loss_eg = F.binary_cross_entropy_with_logits(d_real, zeros) + F.binary_cross_entropy_with_logits(d_fake, ones)
-    return loss_d, loss_eg
+def check(config, hp: Hparams) -> None:
+    if crop_size(config.arch, config.input.size) < 8:
+        raise UserError(f"bigan: --size {config.input.size} is too small for the discriminator; use --size 32 or more")
+    if hp.lr <= 0 or hp.latent < 1 or hp.gen_dim < 1 or hp.disc_dim < 1 or hp.samples < 2:
+        raise UserError("bigan: --lr, --latent, --gen-dim and --disc-dim must be positive and --samples at least 2")
+    if not (0 <= hp.beta1 < 1 and 0 <= hp.beta2 < 1):
+        raise UserError(f"--beta1 {hp.beta1} / --beta2 {hp.beta2}: Adam's betas lie in [0, 1)")
 
 
-def train(run: Run, hp: Hparams) -> None:
+def train(run, hp: Hparams) -> None:
     cfg = run.config
-    crop = crop_size(cfg.arch, cfg.size)
+    crop = crop_size(cfg.arch, cfg.input.size)
     net = BiGAN(cfg.arch, crop, hp)
     betas = (hp.beta1, hp.beta2)
     opt_d = torch.optim.Adam(net.discriminator.parameters(), lr=hp.lr, betas=betas)
     opt_eg = torch.optim.Adam(list(net.encoder.parameters()) + list(net.generator.parameters()), lr=hp.lr, betas=betas)
     encoder, generator, discriminator = (run.fabric.setup_module(m) for m in (net.encoder, net.generator, net.discriminator))
     opt_d, opt_eg = run.fabric.setup_optimizers(opt_d, opt_eg)
-    augment = native_augmentation(cfg.arch, cfg.size)
+    augment = native_augmentation(cfg.arch, cfg.input.size)
     noise = lambda n, g=None: torch.rand(n, hp.latent, generator=g) * 2 - 1  # noqa: E731
     fixed_z = run.fabric.to_device(noise(hp.samples, torch.Generator().manual_seed(cfg.seed)))
     state = {"net": net, "opt_d": opt_d, "opt_eg": opt_eg}
     start = run.restore(state)
-    data = run.dataset()
+    data = cfg.input.unlabelled(cfg.seed)
     loader = run.loader(data)
     for epoch in range(start, cfg.epochs):
+        data.set_epoch(epoch)
         net.train()
-        for real in run.epoch_batches(loader, data, epoch):
+        for real in run.epoch_batches(loader, epoch):
             real = augment(real)
             z = run.fabric.to_device(noise(len(real)))
             d_real = discriminator(real, encoder(real))
@@ -110,7 +111,7 @@ def train(run: Run, hp: Hparams) -> None:
                 p.grad = g
             opt_d.step()
             opt_eg.step()
-            run.log_step(epoch, loss_d=loss_d.item(), loss_eg=loss_eg.item())
+            run.log_step(epoch, loss_d=loss_d.detach(), loss_eg=loss_eg.detach())
         net.eval()
         with torch.no_grad():
             if run.fabric.is_global_zero:
@@ -118,5 +119,5 @@ def train(run: Run, hp: Hparams) -> None:
                 shown = real[: hp.samples // 2]
                 save_grid(torch.cat([shown, generator(encoder(shown))]), run.out / f"reconstructions_e{epoch + 1:03d}.png",
                           ncol=len(shown), scale=2)
-        run.end_epoch(epoch, state, trunk=net.encoder.trunk, loss_d=loss_d.item(), loss_eg=loss_eg.item())
+        run.end_epoch(epoch, state, trunk=net.encoder.trunk, loss_d=loss_d.detach(), loss_eg=loss_eg.detach())
     run.finish(net.encoder.trunk)

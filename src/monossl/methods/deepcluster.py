@@ -1,14 +1,19 @@
 """DeepCluster (Caron et al., 2018): alternate k-means pseudo-labels and learning to predict them.
 
-Each epoch: (1) features of the clustering set with the top layer removed, in eval mode, without
-augmentation; (2) PCA to 256 dims with whitening, L2 normalisation; (3) faiss k-means, k = 1000 as
-in §3.2; (4) sample uniformly over clusters and train with a freshly initialised top layer. The
-clustering runs outside the loop (`monossl.methods.clustering`), on rank 0 under DDP, and the labels
-are broadcast. Input goes through a frozen Sobel filter; native augmentation is a random-resized
-crop (scale 0.08..1, aspect 3/4..4/3) and a flip. SGD lr 0.05, momentum 0.9, weight decay 1e-5.
+Each epoch, `recluster` runs outside the training loop (as mmselfsup's hook), in numbered steps:
+  1. features of the epoch's training images with the top layer removed, in eval mode, without
+     augmentation (centre crop);
+  2. PCA to 256 dims with whitening, L2 normalisation, faiss k-means, k = 1000 as in §3.2 (rank 0);
+  3. the labels are broadcast to every rank and saved as RUN/clusters/epochNNN.npy;
+  4. an epoch of indices drawn uniformly over the clusters, sharded disjointly across ranks;
+  5. a freshly initialised top layer.
+Then the network learns to predict the pseudo-labels. Input goes through a frozen Sobel filter;
+native augmentation is a random-resized crop (scale 0.08..1, aspect 3/4..4/3) and a flip. SGD
+lr 0.05, momentum 0.9, weight decay 1e-5.
 
-With an on-the-fly patch source, the clustering set is a fixed, seeded set of d patches (patch
-indices 0..d-1), so pseudo-labels refer to the same images from one epoch to the next.
+With an on-the-fly patch source the training set is a fixed, seeded set of d patches (indices
+0..d-1), so pseudo-labels refer to the same images from one epoch to the next; with `--endless`
+each epoch's fresh patches are clustered and then trained on, so a label always describes its patch.
 """
 from __future__ import annotations
 
@@ -20,9 +25,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from monossl.errors import UserError
+from monossl.methods.classifier import crop_size, feature_dim
 from monossl.methods.clustering import cluster_features, nmi, uniform_cluster_sampler
-from monossl.methods.engine import Run, crop_size, feature_dim
 from monossl.nets.registry import build_trunk
+from monossl.rundir import atomic_write_bytes
+from monossl.seeding import derive_seed, generator
 
 
 @dataclass
@@ -37,6 +45,19 @@ class Hparams:
     hidden: int | None = None  # classifier width: None -> 4096 (AlexNet) / 1024 (CIFAR trunk)
     crop_min_scale: float = 0.08  # native random-resized crop (beta of §3.2)
     crop_gamma: float = 0.75
+
+
+def check(config, hp: Hparams) -> None:
+    if hp.k < 2:
+        raise UserError(f"--k {hp.k}: k-means needs at least 2 clusters")
+    d = config.input.length()
+    if d is not None and hp.k > d:
+        raise UserError(f"--k {hp.k} clusters but only {d} training images; lower --k (k <= d, e.g. {max(2, d // 50)}) "
+                        "or raise --count")
+    if hp.pca_dim < 1 or hp.kmeans_iters < 1 or hp.kmeans_redo < 1 or hp.lr <= 0:
+        raise UserError("deepcluster: --pca-dim, --kmeans-iters, --kmeans-redo and --lr must be positive")
+    if not 0 < hp.crop_min_scale <= 1 or not 0 < hp.crop_gamma <= 1:
+        raise UserError("deepcluster: --crop-min-scale and --crop-gamma lie in (0, 1]")
 
 
 class Net(nn.Module):
@@ -56,18 +77,10 @@ class Net(nn.Module):
         return self.top(self.features(x))
 
 
+class PseudoLabelled(torch.utils.data.Dataset):
+    """A dataset's images paired with their current pseudo-labels."""
 
-@torch.no_grad()
-def reset_top(top: nn.Linear, generator: torch.Generator) -> None:
-    """A fresh top layer for the new pseudo-labels: N(0, 0.01) weights, zero bias."""
-    top.weight.normal_(0, 0.01, generator=generator)
-    top.bias.zero_()
-
-
-class Indexed(torch.utils.data.Dataset):
-    """Dataset items paired with their pseudo-labels."""
-
-    def __init__(self, data, labels):
+    def __init__(self, data, labels: torch.Tensor):
         self.data, self.labels = data, labels
 
     def __len__(self):
@@ -82,8 +95,8 @@ class Indexed(torch.utils.data.Dataset):
 
 
 @torch.no_grad()
-def clustering_features(run: Run, net: Net, data, crop: int) -> np.ndarray:
-    """Eval-mode features (top layer removed) of the whole clustering set, without augmentation."""
+def clustering_features(run, net: Net, data, crop: int) -> np.ndarray:
+    """Step 1: eval-mode features (top layer removed) of the whole training set, without augmentation."""
     net.eval()
     loader = torch.utils.data.DataLoader(data, batch_size=256, shuffle=False, num_workers=run.config.workers)
     out = []
@@ -96,9 +109,35 @@ def clustering_features(run: Run, net: Net, data, crop: int) -> np.ndarray:
     return torch.cat(out).numpy()
 
 
-def train(run: Run, hp: Hparams) -> None:
+def recluster(run, net: Net, data, hp: Hparams, epoch: int, crop: int) -> dict:
+    """Steps 1-5 of the module docstring; returns labels, this rank's sampling order and k-means statistics."""
+    cfg, fabric = run.config, run.fabric
+    feats = clustering_features(run, net, data, crop)  # 1
+    result = cluster_features(feats, hp.k, hp.pca_dim, hp.kmeans_iters, seed=derive_seed(cfg.seed, "kmeans", epoch) % 2**31,
+                              redo=hp.kmeans_redo) if fabric.is_global_zero else {}  # 2
+    labels = fabric.broadcast(result.get("labels"), src=0)  # 3
+    if fabric.is_global_zero:
+        atomic_write_bytes(run.out / "clusters" / f"epoch{epoch + 1:03d}.npy", npy_bytes(labels.astype(np.int32)))
+    world = fabric.world_size
+    order = uniform_cluster_sampler(labels, len(labels) - len(labels) % world, seed=derive_seed(cfg.seed, "clusters", epoch))
+    with torch.no_grad():  # 5
+        net.top.weight.normal_(0, 0.01, generator=generator(cfg.seed, "top", epoch))
+        net.top.bias.zero_()
+    return {"labels": labels, "order": order[fabric.global_rank::world], "empty": fabric.broadcast(result.get("empty", 0)),
+            "kmeans_loss": fabric.broadcast(result.get("kmeans_loss", 0.0))}  # 4: a disjoint shard per rank
+
+
+def npy_bytes(array: np.ndarray) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    np.save(buffer, array)
+    return buffer.getvalue()
+
+
+def train(run, hp: Hparams) -> None:
     cfg = run.config
-    crop = crop_size(cfg.arch, cfg.size)
+    crop = crop_size(cfg.arch, cfg.input.size)
     trunk = build_trunk(cfg.arch, sobel=True)
     hidden = hp.hidden or (4096 if cfg.arch != "cifar" else 1024)
     model = Net(trunk, feature_dim(trunk, crop), hidden, hp.k)
@@ -109,33 +148,25 @@ def train(run: Run, hp: Hparams) -> None:
                             K.RandomHorizontalFlip())
     state = {"model": model, "optimiser": optimiser, "previous_labels": None}
     start = run.restore(state)
-    data = run.dataset()  # fixed: patch indices 0..d-1 (set_epoch is never called)
-    top_gen = torch.Generator().manual_seed(cfg.seed)
+    data = cfg.input.unlabelled(cfg.seed)
     for epoch in range(start, cfg.epochs):
-        feats = clustering_features(run, model.module, data, crop)
-        result = {}
-        if run.fabric.is_global_zero:
-            result = cluster_features(feats, hp.k, hp.pca_dim, hp.kmeans_iters, seed=cfg.seed + epoch,
-                                      redo=hp.kmeans_redo)
-        labels = run.fabric.broadcast(result.get("labels"), src=0)
-        change = {"nmi_previous": nmi(labels, state["previous_labels"])} if state["previous_labels"] is not None else {}
-        state["previous_labels"] = labels
-        order = uniform_cluster_sampler(labels, len(labels), seed=cfg.seed * 7919 + epoch)
-        loader = run.loader(Indexed(data, torch.from_numpy(labels)), sampler=order.tolist())
-        top_gen.manual_seed(cfg.seed * 31 + epoch)
-        reset_top(model.module.top, top_gen)
+        run.start_epoch()
+        data.set_epoch(epoch)  # before clustering: the labels describe this epoch's images
+        clusters = recluster(run, model.module, data, hp, epoch, crop)
+        change = {"nmi_previous": nmi(clusters["labels"], state["previous_labels"])} if state["previous_labels"] is not None else {}
+        state["previous_labels"] = clusters["labels"]
+        loader = run.loader(PseudoLabelled(data, torch.from_numpy(clusters["labels"])), sampler=clusters["order"].tolist())
         top_optimiser = run.fabric.setup_optimizers(torch.optim.SGD(model.module.top.parameters(), lr=hp.lr,
                                                                     weight_decay=hp.weight_decay))
         model.train()
-        for images, targets in run.epoch_batches(loader, data, epoch):
-            logits = model(augment(images))
-            loss = F.cross_entropy(logits, targets)
+        for images, targets in run.epoch_batches(loader, epoch):
+            loss = F.cross_entropy(model(augment(images)), targets)
             optimiser.zero_grad(set_to_none=True)
             top_optimiser.zero_grad(set_to_none=True)
             run.fabric.backward(loss)
             optimiser.step()
             top_optimiser.step()
-            run.log_step(epoch, loss=loss.item())
-        run.end_epoch(epoch, state, trunk=trunk, **change, empty_clusters=result.get("empty", 0),
-                      kmeans_loss=result.get("kmeans_loss", 0.0), loss=loss.item())
+            run.log_step(epoch, loss=loss.detach())
+        run.end_epoch(epoch, state, trunk=trunk, **change, empty_clusters=clusters["empty"],
+                      kmeans_loss=clusters["kmeans_loss"], loss=loss.detach())
     run.finish(trunk)

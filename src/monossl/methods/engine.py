@@ -1,8 +1,9 @@
 """The shared pretraining engine: what every method's loop needs, and nothing of the loop itself.
 
-`Run` owns Lightning Fabric (devices, DDP, precision), the run directory (resolved config, JSONL
-metrics, atomic per-epoch checkpoints, the final `trunk.pt`), the input data, the progress bar and
-the NaN guard. Each method (`monossl.methods.*`) writes its own plain loop against it.
+`Run` owns Lightning Fabric (devices, DDP, precision, loggers), the run directory (resolved config,
+JSONL metrics, atomic per-epoch checkpoints, the final `trunk.pt`), the loaders and the epoch
+iteration (progress bar, NaN guard, CPU time). What the run trains on is `config.input`, a
+`monossl.data.inputs.TrainInput`; each method (`monossl.methods.*`) writes its own plain loop.
 
 Multi-GPU / multi-node: the same code runs under `fabric run --devices 8 -m monossl pretrain ...`
 or `torchrun --nproc-per-node 8 -m monossl pretrain ... --devices 8`; Fabric picks the strategy.
@@ -17,18 +18,20 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import numpy as np
 import torch
 from lightning.fabric import Fabric
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
-from monossl.data.patches import ArrayPatchDataset, PatchDataset, load_patch_dir
-from monossl.data.sampler import AugmentConfig, PatchSampler
+from monossl.data.inputs import TrainInput
 from monossl.errors import UserError
 from monossl.nets.registry import save_trunk
 from monossl.rundir import MetricsLog, prepare_out_dir, read_json, write_json
+from monossl.seeding import derive_seed
+
+# settings that may change between a run and its --resume
+RESUMABLE = ("workers", "device", "epochs", "logger")
 
 
 @dataclass
@@ -37,15 +40,8 @@ class PretrainConfig:
 
     method: str
     out: str
+    input: TrainInput = field(default_factory=TrainInput)
     arch: str = "cifar"
-    sources: list[str] = field(default_factory=list)  # on-the-fly patches from these images (§3.1)
-    patches: str | None = None  # a materialised `monossl generate` folder
-    dataset: str | None = None  # cifar10 / cifar100, used without labels (except `supervised`)
-    folder: str | None = None  # an image folder
-    size: int = 32
-    count: int = 50000  # d: patches per epoch
-    endless: bool = False  # fresh patches every epoch instead of the same d
-    augment: dict = field(default_factory=dict)  # AugmentConfig fields (§3.1 switches)
     epochs: int = 10
     batch_size: int = 128
     seed: int = 0
@@ -53,12 +49,33 @@ class PretrainConfig:
     devices: int = 1
     precision: str = "32-true"
     workers: int = 2
-    data_root: str | None = None
+    logger: str = "none"  # none | csv | tensorboard, beside metrics.jsonl
     hparams: dict = field(default_factory=dict)  # the method's own, defaulting to its paper
+
+    def to_dict(self) -> dict:
+        out = asdict(self)
+        out["input"] = self.input.to_dict()
+        return json.loads(json.dumps(out))
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "PretrainConfig":
+        """Read config.json, in today's shape or the first release's (input fields at the top level)."""
+        data = dict(data)
+        if "input" not in data:  # first release: sources/patches/.../size/augment beside the method
+            legacy = {k: data.pop(k) for k in ("sources", "patches", "dataset", "folder", "count", "endless",
+                                                "augment", "data_root") if k in data}
+            legacy["augment"] = {**legacy.get("augment", {}), "size": data.pop("size", 32)}
+            data["input"] = legacy
+        try:
+            data["input"] = TrainInput.from_dict(data["input"])
+            known = {f for f in cls.__dataclass_fields__}
+            return cls(**{k: v for k, v in data.items() if k in known})
+        except (TypeError, ValueError, KeyError) as exc:
+            raise UserError(f"config.json does not describe a monossl run ({exc}); start a new --out") from None
 
 
 class Run:
-    """Fabric, run directory, data, checkpoints, metrics and progress for one pretraining run."""
+    """Fabric, run directory, loaders, checkpoints, metrics and progress for one pretraining run."""
 
     def __init__(self, config: PretrainConfig, resume: bool = False):
         self.config = config
@@ -69,29 +86,34 @@ class Run:
             raise UserError(f"--device {config.device}: choose auto, cpu or cuda")
         if accelerator == "cuda" and not torch.cuda.is_available():
             raise UserError("--device cuda: no CUDA device is visible; use --device cpu")
-        self.fabric = Fabric(accelerator=accelerator, devices=config.devices, precision=config.precision)
+        self.fabric = Fabric(accelerator=accelerator, devices=config.devices, precision=config.precision,
+                             loggers=make_loggers(config.logger, self.out))
         self.fabric.launch()
-        self.fabric.seed_everything(config.seed, verbose=False)
+        self.fabric.seed_everything(derive_seed(config.seed, "torch", self.fabric.global_rank), verbose=False)
         self.metrics = MetricsLog(self.out / "metrics.jsonl")
         self.checkpoint_path = self.out / "checkpoint.pt"
         self.trunk_path = self.out / "trunk.pt"
         self.global_step = 0
+        self.shuffle = torch.Generator()  # every loader's shuffling; reseeded per epoch in epoch_batches
+        self.cpu_seconds = 0.0  # process CPU time spent in epochs, carried across --resume
         self._bar = None
+        self._finite = None  # device-side: have all logged values been finite since the last check?
+        self._epoch_cpu = None
 
     # -- directory -----------------------------------------------------------------------------
     def prepare(self) -> None:
         """Create the run directory and write the resolved config (refusing to clobber another run)."""
         if self.fabric.is_global_zero:
-            if self.resume and (self.out / "config.json").exists():
-                previous = read_json(self.out / "config.json")
-                mine = json.loads(json.dumps({k: v for k, v in asdict(self.config).items()
-                                              if k not in ("workers", "device", "epochs")}))
-                theirs = {k: v for k, v in previous.items() if k in mine}
-                if theirs != mine:
-                    raise UserError(f"{self.out}: --resume with settings that differ from the interrupted run; "
-                                    "repeat its command or choose a new --out")
+            config_path = self.out / "config.json"
+            if self.resume and config_path.exists():
+                previous = PretrainConfig.from_dict(read_json(config_path)).to_dict()
+                mine = self.config.to_dict()
+                differ = sorted(k for k in mine if k not in RESUMABLE and previous.get(k) != mine[k])
+                if differ:
+                    raise UserError(f"{self.out}: --resume with settings that differ from the interrupted run "
+                                    f"({', '.join(differ)}); repeat its command or choose a new --out")
             prepare_out_dir(self.out, self.resume)
-            write_json(self.out / "config.json", asdict(self.config))
+            write_json(config_path, self.config.to_dict())
         self.fabric.barrier()
 
     @property
@@ -99,95 +121,77 @@ class Run:
         return self.trunk_path.exists()
 
     # -- data ----------------------------------------------------------------------------------
-    def dataset(self) -> Dataset:
-        """Unlabelled S x S images in (-1, 1): on-the-fly patches, a patch folder, CIFAR or an image folder."""
-        cfg = self.config
-        chosen = [bool(cfg.sources), bool(cfg.patches), bool(cfg.dataset), bool(cfg.folder)]
-        if sum(chosen) != 1:
-            raise UserError("give exactly one input: --source IMG..., --patches DIR, --dataset NAME or --folder DIR")
-        if cfg.sources:
-            return PatchDataset(self.sampler(), cfg.count, endless=cfg.endless)
-        if cfg.patches:
-            array = load_patch_dir(cfg.patches)
-            self.check_size(array.shape[1], f"--patches {cfg.patches}")
-            return ArrayPatchDataset(array)
-        if cfg.dataset:
-            return ArrayPatchDataset(self.labelled()[0])
-        return ArrayPatchDataset(folder_images(cfg.folder, cfg.size))
-
-    def sampler(self) -> PatchSampler:
-        from monossl.data.sources import load_sources
-
-        images, names = load_sources(self.config.sources, seed=self.config.seed, data_root=self.config.data_root)
-        return PatchSampler(images, AugmentConfig(size=self.config.size, **self.config.augment), self.config.seed, names)
-
-    def labelled(self) -> tuple[np.ndarray, np.ndarray, int]:
-        """uint8 images, labels and class count of --dataset (or a labelled --folder)."""
-        from monossl.data.cifar import load_cifar
-
-        cfg = self.config
-        if cfg.dataset in ("cifar10", "cifar100"):
-            data = load_cifar(cfg.dataset, cfg.data_root, train=True)
-            self.check_size(32, f"--dataset {cfg.dataset}")
-            return data.images, data.labels, data.num_classes
-        if cfg.folder:
-            from monossl.data.folder import scan_folder
-
-            samples, classes = scan_folder(cfg.folder)
-            return folder_images(cfg.folder, cfg.size), np.array([c for _, c in samples]), len(classes)
-        raise UserError(f"--dataset {cfg.dataset}: choose cifar10 or cifar100 (or --folder DIR with class subfolders)")
-
-    def check_size(self, size: int, what: str) -> None:
-        if size != self.config.size:
-            raise UserError(f"{what} holds {size}x{size} images but --size is {self.config.size}; pass --size {size}")
-
     def loader(self, dataset: Dataset, shuffle: bool = True, drop_last: bool = True, sampler=None,
                batch_size: int | None = None) -> DataLoader:
-        """A Fabric-wrapped loader. Shuffling is seeded per epoch by `set_epoch` on the returned loader."""
+        """A Fabric-wrapped loader (sharded under DDP). Shuffling is reseeded each epoch by `epoch_batches`."""
         bs = batch_size or self.config.batch_size
         if len(dataset) < bs and drop_last:
             raise UserError(f"{len(dataset)} training images but --batch-size {bs}; raise --count or lower --batch-size")
         loader = DataLoader(dataset, batch_size=bs, shuffle=shuffle and sampler is None, sampler=sampler,
-                            drop_last=drop_last, num_workers=self.config.workers,
-                            persistent_workers=False, generator=torch.Generator().manual_seed(self.config.seed))
+                            drop_last=drop_last, num_workers=self.config.workers, persistent_workers=False,
+                            generator=self.shuffle)
         return self.fabric.setup_dataloaders(loader, use_distributed_sampler=sampler is None)
 
-    def epoch_batches(self, loader: DataLoader, dataset: Dataset, epoch: int):
-        """Iterate one epoch with a progress bar (loss, throughput, ETA); endless sources move on."""
-        if hasattr(dataset, "set_epoch"):
-            dataset.set_epoch(epoch)
+    def epoch_batches(self, loader: DataLoader, epoch: int):
+        """Iterate one epoch of `loader` with a progress bar (loss, throughput, ETA), seeded shuffling,
+        and the epoch's CPU time recorded for `end_epoch`."""
         if hasattr(loader, "sampler") and hasattr(loader.sampler, "set_epoch"):
             loader.sampler.set_epoch(epoch)
-        gen = getattr(loader, "generator", None) or getattr(getattr(loader, "_dataloader", None), "generator", None)
-        if gen is not None:
-            gen.manual_seed(self.config.seed * 1000003 + epoch)
+        self.shuffle.manual_seed(derive_seed(self.config.seed, "shuffle", epoch))
         self._bar = tqdm(loader, desc=f"{self.config.method} epoch {epoch + 1}/{self.config.epochs}", unit="batch",
                          disable=not (self.fabric.is_global_zero and sys.stderr.isatty()), leave=False)
         self._tick = time.perf_counter()
+        if self._epoch_cpu is None:
+            self._epoch_cpu = time.process_time()
         yield from self._bar
+
+    def start_epoch(self) -> None:
+        """Start the epoch's CPU clock before work that precedes its batches (DeepCluster's clustering)."""
+        self._epoch_cpu = time.process_time()
 
     # -- bookkeeping ---------------------------------------------------------------------------
     def log_step(self, epoch: int, **values) -> None:
-        """Record per-step metrics; stops the run cleanly on a NaN or infinite loss."""
+        """Record per-step metrics; stops the run cleanly on a NaN or infinite value. Values may be
+        tensors: every step folds them into a device-side finiteness flag, and they are read (a host
+        sync) only on logged steps and at the end of the epoch."""
         self.global_step += 1
+        tensors = [v.detach().reshape(-1) for v in values.values() if torch.is_tensor(v)]
+        if tensors:
+            finite = torch.isfinite(torch.cat([t.float() for t in tensors])).all()
+            self._finite = finite if self._finite is None else self._finite & finite
+        logged = self.global_step % 10 == 0 or self.global_step == 1
+        if not logged and (self._bar is None or self._bar.disable) and len(tensors) == len(values):
+            return
         plain = {k: float(v) for k, v in values.items()}
-        for k, v in plain.items():
-            if not math.isfinite(v):
-                raise UserError(f"{k} became {v} at epoch {epoch + 1}, step {self.global_step}; the last good checkpoint "
-                                f"is kept in {self.out} (lower the learning rate, then --resume)")
-        if self._bar is not None:
+        self.check_finite(epoch, plain)
+        if self._bar is not None and not self._bar.disable:
             now = time.perf_counter()
             rate = self.config.batch_size / max(now - self._tick, 1e-9)
             self._tick = now
             self._bar.set_postfix({**{k: f"{v:.3g}" for k, v in plain.items()}, "img/s": f"{rate:.0f}"})
-        if self.fabric.is_global_zero and (self.global_step % 10 == 0 or self.global_step == 1):
+        if logged and self.fabric.is_global_zero:
             self.metrics.append({"kind": "step", "epoch": epoch, "step": self.global_step, **plain})
+            self.fabric.log_dict(plain, step=self.global_step)
+
+    def check_finite(self, epoch: int, values: dict) -> None:
+        bad = {k: v for k, v in values.items() if not math.isfinite(float(v))}
+        if not bad and self._finite is not None and not bool(self._finite):
+            bad = {"a training loss": float("nan")}
+        self._finite = None
+        for k, v in bad.items():
+            raise UserError(f"{k} became {v} at epoch {epoch + 1}, step {self.global_step}; the last good checkpoint "
+                            f"is kept in {self.out} (lower the learning rate, then --resume)")
 
     def end_epoch(self, epoch: int, state: dict, trunk: nn.Module | None = None, **values) -> None:
         """Log the epoch and write the checkpoint atomically (rank 0 writes; all wait). With `trunk`,
         also keep a probe-ready snapshot `RUN/trunks/epochNNN.pt`, to see how features move with training."""
+        self.check_finite(epoch, values)
+        if self._epoch_cpu is not None:
+            self.cpu_seconds += time.process_time() - self._epoch_cpu
+            self._epoch_cpu = None
         state["epoch"] = epoch + 1
         state["global_step"] = self.global_step
+        state["cpu_seconds"] = self.cpu_seconds
         state["rng"] = torch.get_rng_state()
         tmp = self.out / ".checkpoint.pt.tmp"
         self.fabric.save(tmp, state)
@@ -196,11 +200,18 @@ class Run:
             if trunk is not None:
                 save_trunk(self.out / "trunks" / f"epoch{epoch + 1:03d}.pt", getattr(trunk, "module", trunk),
                            self.config.arch, method=self.config.method, epoch=epoch + 1)
+            record = {k: float(v) for k, v in values.items()}
             self.metrics.append({"kind": "epoch", "epoch": epoch + 1, "step": self.global_step,
-                                 **{k: float(v) for k, v in values.items()}})
-            print(f"epoch {epoch + 1}/{self.config.epochs}: " + ", ".join(f"{k} {float(v):.4g}" for k, v in values.items()),
+                                 "cpu_minutes": self.cpu_seconds / 60, "images_seen": self.images_seen(),
+                                 **record})
+            self.fabric.log_dict({f"epoch/{k}": v for k, v in record.items()}, step=self.global_step)
+            print(f"epoch {epoch + 1}/{self.config.epochs}: " + ", ".join(f"{k} {v:.4g}" for k, v in record.items()),
                   file=sys.stderr, flush=True)
         self.fabric.barrier()
+
+    def images_seen(self) -> int:
+        """Training images drawn so far (all ranks): steps x batch size x processes."""
+        return self.global_step * self.config.batch_size * self.fabric.world_size
 
     def restore(self, state: dict) -> int:
         """Load the last checkpoint into `state` when resuming; returns the epoch to start from."""
@@ -210,6 +221,7 @@ class Run:
         state.update(rest)
         torch.set_rng_state(state["rng"])
         self.global_step = int(state["global_step"])
+        self.cpu_seconds = float(state.get("cpu_seconds", 0.0))
         if self.fabric.is_global_zero:
             self.metrics.truncate_after("epoch", int(state["epoch"]))
         return int(state["epoch"])
@@ -219,47 +231,29 @@ class Run:
         if self.fabric.is_global_zero:
             module = getattr(trunk, "module", trunk)
             save_trunk(self.trunk_path, module, self.config.arch, method=self.config.method, **extra)
+            for logger in self.fabric.loggers:
+                logger.finalize("success")
+            print(f"trunk written to {self.trunk_path}; probe it with: monossl probe {self.out} --dataset cifar10",
+                  file=sys.stderr, flush=True)
         self.fabric.barrier()
         return self.trunk_path
 
 
-def folder_images(folder: str, size: int) -> np.ndarray:
-    """Every image of a folder, shorter side resized to `size` and centre-cropped: uint8 (N, S, S, 3)."""
-    from PIL import Image
+def make_loggers(kind: str, out: Path) -> list:
+    """Fabric's loggers beside metrics.jsonl: none, csv (RUN/logs/csv) or tensorboard (RUN/logs/tensorboard)."""
+    if kind == "none":
+        return []
+    if kind == "csv":
+        from lightning.fabric.loggers import CSVLogger
 
-    from monossl.data.folder import resize_shorter
-    from monossl.data.sources import decode_image, list_images
+        return [CSVLogger(str(out / "logs"), name="csv", version="")]
+    if kind == "tensorboard":
+        try:
+            import tensorboard  # noqa: F401
+        except ImportError:
+            raise UserError("--logger tensorboard: tensorboard is not installed; pip install 'monossl[tensorboard]' "
+                            "or use --logger csv") from None
+        from lightning.fabric.loggers import TensorBoardLogger
 
-    files = list_images(Path(folder))
-    if not files:
-        raise UserError(f"{folder}: no images found; pass a folder of .jpg/.png files")
-    out = np.empty((len(files), size, size, 3), np.uint8)
-    for i, f in enumerate(files):
-        img = resize_shorter(Image.fromarray(decode_image(f)), size)
-        x, y = (img.width - size) // 2, (img.height - size) // 2
-        out[i] = np.asarray(img.crop((x, y, x + size, y + size)))
-    return out
-
-
-def crop_size(arch: str, size: int) -> int:
-    """Native crop side: AlexNets see 224/256 of the patch (224 from 256, as RotNet/DeepCluster); the CIFAR trunk all of it."""
-    return size if arch == "cifar" else round(size * 224 / 256)
-
-
-def feature_dim(trunk: nn.Module, crop: int) -> int:
-    with torch.no_grad():
-        was = trunk.training
-        trunk.eval()
-        dim = trunk(torch.zeros(1, 3, crop, crop)).flatten(1).shape[1]
-        trunk.train(was)
-    return dim
-
-
-def step_lr(base: float, epoch: int, epochs: int, milestones: tuple[float, ...], factor: float) -> float:
-    """Step schedule with milestones given as fractions of the run (so short runs keep the shape)."""
-    return base * factor ** sum(epoch >= round(m * epochs) for m in milestones)
-
-
-def set_lr(optimiser: torch.optim.Optimizer, lr: float) -> None:
-    for group in optimiser.param_groups:
-        group["lr"] = lr
+        return [TensorBoardLogger(str(out / "logs"), name="tensorboard", version="")]
+    raise UserError(f"--logger {kind}: choose none, csv or tensorboard")

@@ -5,6 +5,10 @@ then one linear layer; the probes read its conv1..conv4. Generator: DCGAN at 32x
 (`DCGANGenerator`, 4*gen_dim channels at 4x4). Loss: WGAN-GP with lambda = 10 and 5 critic steps per
 generator step; Adam, lr 1e-4, betas (0.5, 0.9). Each epoch writes `samples_eNNN.png` (fixed noise)
 and logs the losses and the Wasserstein estimate E[D(real)] - E[D(fake)].
+
+One critic step scores real and fake images in one forward pass (the critic has no BatchNorm, so
+each sample's score is the same as alone), and the generator step freezes the critic's weights
+(their gradient there would be discarded): the same maths as the reference, in less time.
 """
 from __future__ import annotations
 
@@ -13,8 +17,9 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from monossl.methods.engine import Run
-from monossl.methods.gan_nets import DCGANGenerator
+from monossl.errors import UserError
+from monossl.losses.wgan_gp import critic_loss, generator_loss, gradient_penalty
+from monossl.methods.gan_nets import UPSAMPLERS, DCGANGenerator
 from monossl.nets.registry import build_trunk
 from monossl.viz.grid import save_grid
 
@@ -23,6 +28,7 @@ from monossl.viz.grid import save_grid
 class Hparams:
     latent: int = 128
     gen_dim: int = 128  # 4*gen_dim channels at 4x4: 512, WGAN-GP's DCGAN generator
+    upsample: str = "deconv"  # deconv (DCGAN's 4x4 stride-2 transposed convs) | resize (nearest x2 + 3x3 conv)
     critic_steps: int = 5
     gp_lambda: float = 10.0
     lr: float = 1e-4
@@ -32,6 +38,17 @@ class Hparams:
 
 
 DEFAULT_BATCH = 64
+
+
+def check(config, hp: Hparams) -> None:
+    if config.arch != "cifar" or config.input.size != 32:
+        raise UserError("monogan: the critic is the CIFAR trunk at 32x32; use --arch cifar --size 32")
+    if hp.upsample not in UPSAMPLERS:
+        raise UserError(f"--upsample {hp.upsample}: choose {' or '.join(UPSAMPLERS)}")
+    if hp.lr <= 0 or hp.critic_steps < 1 or hp.latent < 1 or hp.gen_dim < 1 or hp.samples < 1:
+        raise UserError("monogan: --lr, --critic-steps, --latent, --gen-dim and --samples must be positive")
+    if not (0 <= hp.beta1 < 1 and 0 <= hp.beta2 < 1):
+        raise UserError(f"--beta1 {hp.beta1} / --beta2 {hp.beta2}: Adam's betas lie in [0, 1)")
 
 
 class Critic(nn.Module):
@@ -46,22 +63,9 @@ class Critic(nn.Module):
         return self.linear(self.trunk(x).flatten(1)).squeeze(1)
 
 
-def gradient_penalty(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor, generator: torch.Generator | None = None):
-    """E[(||grad_x D(x_hat)||_2 - 1)^2] at random interpolates x_hat; the norm runs over each
-    sample's whole gradient (channels and pixels together), as in Gulrajani et al."""
-    eps = torch.rand(len(real), 1, 1, 1, device=real.device, generator=generator)
-    mixed = (eps * real + (1 - eps) * fake).requires_grad_(True)
-    grad, = torch.autograd.grad(critic(mixed).sum(), mixed, create_graph=True)
-    return ((grad.flatten(1).norm(2, dim=1) - 1) ** 2).mean()
-
-
-def train(run: Run, hp: Hparams) -> None:
+def train(run, hp: Hparams) -> None:
     cfg = run.config
-    if cfg.arch != "cifar" or cfg.size != 32:
-        from monossl.errors import UserError
-
-        raise UserError("monogan: the critic is the CIFAR trunk at 32x32; use --arch cifar --size 32")
-    critic, generator = Critic(), DCGANGenerator(hp.latent, 32, hp.gen_dim)
+    critic, generator = Critic(), DCGANGenerator(hp.latent, 32, hp.gen_dim, upsample=hp.upsample)
     opt_c = torch.optim.Adam(critic.parameters(), lr=hp.lr, betas=(hp.beta1, hp.beta2))
     opt_g = torch.optim.Adam(generator.parameters(), lr=hp.lr, betas=(hp.beta1, hp.beta2))
     critic, opt_c = run.fabric.setup(critic, opt_c)
@@ -69,28 +73,30 @@ def train(run: Run, hp: Hparams) -> None:
     fixed_noise = run.fabric.to_device(torch.randn(hp.samples, hp.latent, generator=torch.Generator().manual_seed(cfg.seed)))
     state = {"critic": critic, "generator": generator, "opt_c": opt_c, "opt_g": opt_g}
     start = run.restore(state)
-    data = run.dataset()
+    data = cfg.input.unlabelled(cfg.seed)
     loader = run.loader(data)
     for epoch in range(start, cfg.epochs):
+        data.set_epoch(epoch)
         critic.train()
         generator.train()
-        for i, real in enumerate(run.epoch_batches(loader, data, epoch)):
-            z = torch.randn(len(real), hp.latent, device=real.device)
+        for i, real in enumerate(run.epoch_batches(loader, epoch)):
             with torch.no_grad():
-                fake = generator(z)
-            d_real, d_fake = critic(real).mean(), critic(fake).mean()
+                fake = generator(torch.randn(len(real), hp.latent, device=real.device))
+            d_real, d_fake = critic(torch.cat([real, fake])).split(len(real))
             penalty = gradient_penalty(critic, real, fake)
-            loss_c = d_fake - d_real + hp.gp_lambda * penalty
+            loss_c = critic_loss(d_real, d_fake, penalty, hp.gp_lambda)
             opt_c.zero_grad(set_to_none=True)
             run.fabric.backward(loss_c)
             opt_c.step()
-            values = {"loss_critic": loss_c.item(), "wasserstein": (d_real - d_fake).item(), "gp": penalty.item()}
+            values = {"loss_critic": loss_c.detach(), "wasserstein": (d_real - d_fake).mean().detach(), "gp": penalty.detach()}
             if (i + 1) % hp.critic_steps == 0:
-                loss_g = -critic(generator(torch.randn(len(real), hp.latent, device=real.device))).mean()
+                critic.requires_grad_(False)
+                loss_g = generator_loss(critic(generator(torch.randn(len(real), hp.latent, device=real.device))))
                 opt_g.zero_grad(set_to_none=True)
                 run.fabric.backward(loss_g)
                 opt_g.step()
-                values["loss_generator"] = loss_g.item()
+                critic.requires_grad_(True)
+                values["loss_generator"] = loss_g.detach()
             run.log_step(epoch, **values)
         generator.eval()
         with torch.no_grad():

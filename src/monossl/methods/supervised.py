@@ -8,13 +8,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from torch.utils.data import TensorDataset
 
 from monossl.data.patches import to_unit_range
 from monossl.errors import UserError
-from monossl.methods.engine import Run, set_lr, step_lr
-from monossl.methods.rotnet import classifier_and_optimiser, native_augmentation
+from monossl.methods.classifier import classification_loss, classifier_and_optimiser, native_augmentation
+from monossl.schedule import milestone_epochs, set_lr, step_lr
 
 
 @dataclass
@@ -28,30 +27,34 @@ class Hparams:
     hidden: int | None = None
 
 
-def train(run: Run, hp: Hparams) -> None:
-    cfg = run.config
-    if cfg.sources or cfg.patches:
+def check(config, hp: Hparams) -> None:
+    if config.input.kind not in ("dataset", "folder"):
         raise UserError("supervised needs labels: use --dataset cifar10|cifar100 or --folder DIR with class subfolders")
-    images, labels, classes = run.labelled()
+    if hp.lr <= 0:
+        raise UserError(f"--lr {hp.lr}: must be positive")
+
+
+def train(run, hp: Hparams) -> None:
+    cfg = run.config
+    images, labels, classes = cfg.input.labelled()
     data = TensorDataset(to_unit_range(images), torch.from_numpy(labels).long())
-    lr = hp.lr
     trunk, model, optimiser = classifier_and_optimiser(run, hp, classes)
-    augment = native_augmentation(cfg.arch, cfg.size)
+    augment = native_augmentation(cfg.arch, cfg.input.size)
     state = {"model": model, "optimiser": optimiser}
     start = run.restore(state)
     loader = run.loader(data)
+    milestones = milestone_epochs(hp.milestones, cfg.epochs)
     for epoch in range(start, cfg.epochs):
-        set_lr(optimiser, step_lr(lr, epoch, cfg.epochs, hp.milestones, hp.lr_factor))
+        set_lr(optimiser, step_lr(hp.lr, epoch, milestones, hp.lr_factor))
         model.train()
-        correct = seen = 0
-        for x, y in run.epoch_batches(loader, data, epoch):
-            logits = model(augment(x))
-            loss = F.cross_entropy(logits, y)
+        correct, seen = torch.zeros(()), 0
+        for x, y in run.epoch_batches(loader, epoch):
+            loss, accuracy = classification_loss(model(augment(x)), y)
             optimiser.zero_grad(set_to_none=True)
             run.fabric.backward(loss)
             optimiser.step()
-            accuracy = (logits.argmax(1) == y).float().mean().item()
-            correct, seen = correct + accuracy * len(y), seen + len(y)
-            run.log_step(epoch, loss=loss.item(), train_acc=accuracy)
-        run.end_epoch(epoch, state, trunk=trunk, train_acc=100 * correct / max(seen, 1), lr=optimiser.param_groups[0]["lr"])
+            correct, seen = correct + accuracy.cpu() * len(y), seen + len(y)
+            run.log_step(epoch, loss=loss.detach(), train_acc=accuracy)
+        run.end_epoch(epoch, state, trunk=trunk, train_acc=100 * float(correct) / max(seen, 1),
+                      lr=optimiser.param_groups[0]["lr"])
     run.finish(trunk)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -107,3 +108,39 @@ def convert_state_dict(state: dict, trunk: Trunk) -> dict:
             if f"{theirs}.{p}" in state and f"features.{mine}.{p}" in target:
                 out[f"features.{mine}.{p}"] = state[f"{theirs}.{p}"]
     return out
+
+
+BASELINES = {
+    "random": "the paper's Random rows: the ReLU trunk (with BatchNorm) at DeepCluster's init",
+    "random-critic": "MonoGAN's critic at init: the CIFAR trunk without BatchNorm, LeakyReLU(0.2)",
+    "kraehenbuehl": "Random Rescaled (Kraehenbuehl et al. 2016): within-layer data-dependent init",
+}
+
+
+def resolve_trunk(spec, arch: str | None = None, seed: int = 0, images: np.ndarray | None = None) -> tuple[Trunk, str, dict]:
+    """The one way every command turns TRUNK into a trunk: a run folder or checkpoint, or a baseline
+    (`random`, `random-critic`, `kraehenbuehl`; architecture `arch`, default cifar, drawn with `seed`).
+    `kraehenbuehl` needs `images` (uint8 NHWC) for its data-dependent step. Returns (trunk, arch, metadata)."""
+    if isinstance(spec, Trunk):
+        return spec, arch or "cifar", {"input_norm": "unit"}
+    spec = str(spec)
+    if spec not in BASELINES:
+        return load_trunk(spec, arch)
+    arch = arch or "cifar"
+    if spec == "random-critic":
+        if arch != "cifar":
+            raise UserError(f"random-critic is MonoGAN's CIFAR critic; drop --arch {arch} or use random")
+        trunk = build_trunk("cifar", batchnorm=False, act="leaky").reset_parameters(seed)
+    else:
+        trunk = build_trunk(arch).reset_parameters(seed)
+    if spec == "kraehenbuehl":
+        from monossl.nets.init import kraehenbuehl_init
+        from monossl.nets.trunk import prepare_input
+        from monossl.seeding import rng
+
+        if images is None:
+            raise UserError("kraehenbuehl: the data-dependent init needs in-memory training images (use a CIFAR dataset)")
+        pick = rng(seed, "kraehenbuehl").choice(len(images), size=min(1024, len(images)), replace=False)
+        sample = torch.from_numpy(np.ascontiguousarray(images[np.sort(pick)])).permute(0, 3, 1, 2)
+        kraehenbuehl_init(trunk, prepare_input(sample))
+    return trunk, arch, {"init": spec, "seed": seed, "input_norm": "unit"}

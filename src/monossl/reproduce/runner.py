@@ -22,7 +22,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from monossl.errors import UserError
-from monossl.methods import PretrainConfig, pretrain
+from monossl.data.inputs import TrainInput
+from monossl.data.sampler import AugmentConfig
+from monossl.methods import pretrain
+from monossl.methods.engine import PretrainConfig
 from monossl.probes import PRESETS, run_probe
 from monossl.reproduce.paper import TABLES, Row, Table
 from monossl.rundir import atomic_write_text, read_json
@@ -84,12 +87,12 @@ def source_for(row: Row, table: Table, images_dir: Path, imagenet: str | None) -
         path = images_dir / ("image_a.jpg" if row.train == "image_a" else "image_b.png")
         if not path.exists():
             raise UserError(f"{path}: the paper's {row.train.replace('_', ' ').title()} is missing; pass --images DIR")
-        return {"sources": [str(path)]}
+        return {"sources": (str(path),)}
     if row.train in ("deka", "kilo"):
         n = 10 if row.train == "deka" else 1000
         if table.probe_dataset == "imagenet":
-            return {"sources": [f"folder:{Path(imagenet) / 'train'}:{n}"]}
-        return {"sources": [f"cifar10:{n}"]}
+            return {"sources": (f"folder:{Path(imagenet) / 'train'}:{n}",)}
+        return {"sources": (f"cifar10:{n}",)}
     if row.train == "imagenet":
         return {"folder": str(Path(imagenet) / "train")}
     return {"dataset": row.train}
@@ -106,11 +109,10 @@ def run_row(row: Row, table: Table, budget: Budget, out: Path, data_root: str | 
         mb = budget.methods[row.method]
         size = 32 if table.arch == "cifar" else budget.size_imagenet
         run_dir = out / "runs" / run_id
-        augment = {k: v for k, v in row.augment.items()}
-        config = PretrainConfig(method=row.method, out=str(run_dir), arch=table.arch, size=size, count=max(mb.count, 1),
-                                augment=augment, epochs=mb.epochs, batch_size=mb.batch_size, device=device,
-                                workers=workers, data_root=data_root, hparams=dict(mb.hparams),
-                                **source_for(row, table, images_dir, imagenet))
+        train_input = TrainInput(count=max(mb.count, 1), augment=AugmentConfig(size=size, **row.augment), data_root=data_root,
+                                 **source_for(row, table, images_dir, imagenet))
+        config = PretrainConfig(method=row.method, out=str(run_dir), input=train_input, arch=table.arch, epochs=mb.epochs,
+                                batch_size=mb.batch_size, device=device, workers=workers, hparams=dict(mb.hparams))
         pretrain(config, resume=run_dir.exists())
         trunk_spec = str(run_dir)
     else:

@@ -7,14 +7,10 @@ from monossl.nets.trunk import IMAGENET_MEAN, IMAGENET_STD, Trunk, absorb_batchn
 
 
 def frozen_trunk(spec, arch: str | None = None, seed: int = 0) -> tuple[Trunk, str]:
-    """A run folder, checkpoint or 'random' -> an eval-mode trunk with BN absorbed, and its input norm."""
-    from monossl.nets.registry import build_trunk, load_trunk
+    """A run folder, checkpoint, Trunk or baseline ('random', ...) -> an eval-mode trunk with BN absorbed, and its input norm."""
+    from monossl.nets.registry import resolve_trunk
 
-    if isinstance(spec, Trunk):
-        return absorb_batchnorm(spec), "unit"
-    if str(spec) == "random":
-        return absorb_batchnorm(build_trunk(arch or "cifar").reset_parameters(seed)), "unit"
-    trunk, _, meta = load_trunk(spec, arch)
+    trunk, _, meta = resolve_trunk(spec, arch, seed=seed)
     return absorb_batchnorm(trunk), meta.get("input_norm", "unit")
 
 

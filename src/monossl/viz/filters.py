@@ -35,14 +35,9 @@ def plot_filters(trunk_spec, path: str | Path, title: str | None = None, arch: s
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from monossl.nets.registry import build_trunk, load_trunk
+    from monossl.nets.registry import resolve_trunk
 
-    if isinstance(trunk_spec, nn.Module):
-        trunk = trunk_spec
-    elif str(trunk_spec) == "random":
-        trunk = build_trunk(arch or "cifar").reset_parameters(0)
-    else:
-        trunk = load_trunk(trunk_spec, arch)[0]
+    trunk = resolve_trunk(trunk_spec, arch)[0]
     tiles = filter_tiles(first_conv(trunk).weight)
     n = len(tiles)
     cols = int(np.ceil(np.sqrt(n)))

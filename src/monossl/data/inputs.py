@@ -1,0 +1,137 @@
+"""What a pretraining run trains on, in one place: `TrainInput`.
+
+Exactly one of:
+  * `sources`: images (files, folders, `cifar10:N`, `folder:DIR:N`) expanded on the fly into `count`
+    §3.1 patches per epoch (the same `count` patches every epoch, or fresh ones with `endless`);
+  * `patches`: a finished `monossl generate` folder;
+  * `dataset`: CIFAR-10 / CIFAR-100's training set (labels used only by `supervised`);
+  * `folder`: an image folder (class subfolders give labels to `supervised`).
+`augment` is the §3.1 configuration and the only home of the patch size S (`augment.size`): every
+input is checked against it. `unlabelled()` gives (-1, 1) images for the self-supervised methods,
+`labelled()` uint8 images with labels for `supervised`. Epoch-dependent data (endless patches) moves
+only when a method's loop calls `set_epoch` on the dataset.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+
+import numpy as np
+from torch.utils.data import Dataset
+
+from monossl.data.sampler import AugmentConfig
+from monossl.errors import UserError
+
+DATASETS = ("cifar10", "cifar100")
+
+
+@dataclass(frozen=True)
+class TrainInput:
+    sources: tuple[str, ...] = ()
+    patches: str | None = None
+    dataset: str | None = None
+    folder: str | None = None
+    count: int = 50000  # d: patches per epoch for `sources`
+    endless: bool = False  # fresh patches every epoch instead of the same d
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    data_root: str | None = None  # where CIFAR lives (for `dataset` and cifar10:N sources)
+
+    @property
+    def size(self) -> int:
+        return self.augment.size
+
+    @property
+    def kind(self) -> str:
+        return "sources" if self.sources else "patches" if self.patches else "dataset" if self.dataset else "folder"
+
+    def validate(self) -> "TrainInput":
+        chosen = [bool(self.sources), bool(self.patches), bool(self.dataset), bool(self.folder)]
+        if sum(chosen) != 1:
+            raise UserError("give exactly one input: --source IMG..., --patches DIR, --dataset NAME or --folder DIR")
+        if self.dataset and self.dataset not in DATASETS:
+            raise UserError(f"--dataset {self.dataset}: choose cifar10 or cifar100 (or --folder DIR)")
+        if self.dataset and self.size != 32:
+            raise UserError(f"--dataset {self.dataset} holds 32x32 images but --size is {self.size}; pass --size 32")
+        if self.sources and self.count < 1:
+            raise UserError(f"--count {self.count}: must be at least 1")
+        self.augment.validate()
+        return self
+
+    # -- the shape written to config.json --------------------------------------------------------
+    def to_dict(self) -> dict:
+        out = asdict(self)
+        out["sources"] = list(self.sources)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "TrainInput":
+        known = {f.name for f in fields(cls)}
+        augment = AugmentConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.get("augment", {}).items()})
+        values = {k: v for k, v in data.items() if k in known and k != "augment"}
+        values["sources"] = tuple(values.get("sources") or ())
+        return cls(**values, augment=augment)
+
+    def with_size(self, size: int) -> "TrainInput":
+        return replace(self, augment=replace(self.augment, size=size))
+
+    # -- datasets --------------------------------------------------------------------------------
+    def unlabelled(self, seed: int) -> Dataset:
+        """S x S images in (-1, 1), each item one image; every dataset has `set_epoch`."""
+        from monossl.data.patches import ArrayPatchDataset, PatchDataset, load_patch_dir
+
+        if self.sources:
+            return PatchDataset(self.sampler(seed), self.count, endless=self.endless)
+        if self.patches:
+            array = load_patch_dir(self.patches)
+            self.check_size(array.shape[1], f"--patches {self.patches}")
+            return ArrayPatchDataset(array)
+        if self.dataset:
+            return ArrayPatchDataset(self.labelled()[0])
+        from monossl.data.folder import folder_images
+        from monossl.data.sources import list_images
+
+        return ArrayPatchDataset(folder_images(list_images(self.folder), self.size, self.folder))
+
+    def sampler(self, seed: int):
+        from monossl.data.sampler import PatchSampler
+        from monossl.data.sources import load_sources
+
+        images, names = load_sources(list(self.sources), seed=seed, data_root=self.data_root)
+        return PatchSampler(images, self.augment, seed, names)
+
+    def labelled(self) -> tuple[np.ndarray, np.ndarray, int]:
+        """uint8 (N, S, S, 3) images, int64 labels and the class count of `dataset` or a labelled `folder`."""
+        if self.dataset:
+            from monossl.data.cifar import load_cifar
+
+            data = load_cifar(self.dataset, self.data_root, train=True)
+            return data.images, data.labels, data.num_classes
+        if self.folder:
+            from monossl.data.folder import folder_images, scan_folder
+
+            samples, classes = scan_folder(self.folder)
+            images = folder_images([p for p, _ in samples], self.size, self.folder)
+            return images, np.array([c for _, c in samples], dtype=np.int64), len(classes)
+        raise UserError("this method needs labels: use --dataset cifar10|cifar100 or --folder DIR with class subfolders")
+
+    def length(self) -> int | None:
+        """Training images per epoch, known without decoding anything (None when it is not)."""
+        if self.sources:
+            return self.count
+        if self.patches:
+            from monossl.data.patches import patch_dir_meta
+
+            return int(patch_dir_meta(self.patches)["count"])
+        if self.dataset:
+            from monossl.data.cifar import SPECS
+
+            return SPECS[self.dataset]["counts"][0]
+        from monossl.data.sources import list_images
+
+        if not Path(self.folder).is_dir():
+            raise UserError(f"--folder {self.folder}: not a folder; pass a folder of images")
+        return len(list_images(Path(self.folder)))
+
+    def check_size(self, size: int, what: str) -> None:
+        if size != self.size:
+            raise UserError(f"{what} holds {size}x{size} images but --size is {self.size}; pass --size {size}")

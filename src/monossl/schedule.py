@@ -1,0 +1,23 @@
+"""The one learning-rate schedule: step decay, with milestones in epochs.
+
+Pretraining methods give milestones as fractions of the run (RotNet's 30/60/80 of 100 epochs keeps
+its shape in a 5-epoch run); `milestone_epochs` turns them into epochs. The probes give epochs.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+def milestone_epochs(fractions: Sequence[float], epochs: int) -> tuple[int, ...]:
+    """Fractions of a run of `epochs` epochs -> the epochs at which the rate steps down."""
+    return tuple(round(f * epochs) for f in fractions)
+
+
+def step_lr(base: float, epoch: int, milestones: Sequence[int], factor: float) -> float:
+    """base * factor^(number of milestones reached by `epoch`, counted from 0)."""
+    return base * factor ** sum(epoch >= m for m in milestones)
+
+
+def set_lr(optimiser, lr: float) -> None:
+    for group in optimiser.param_groups:
+        group["lr"] = lr
