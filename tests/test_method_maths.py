@@ -4,11 +4,10 @@ import pytest
 import torch
 from torch import nn
 
-from monossl.methods.bigan import bigan_losses
+from monossl.losses import bigan_losses, gradient_penalty, rotate_batch
 from monossl.methods.clustering import cluster_features, kmeans, nmi, pca_whiten, uniform_cluster_sampler
 from monossl.methods.gan_nets import DCGANGenerator
-from monossl.methods.monogan import Critic, gradient_penalty
-from monossl.methods.rotnet import rotate_batch
+from monossl.methods.monogan import Critic
 from monossl.nets.alexnet import Sobel
 
 

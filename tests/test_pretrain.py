@@ -91,3 +91,34 @@ def test_same_run_whatever_the_number_of_workers(rgb_image, tmp_path):
     assert main(args + ["--workers", "2", "--out", str(tmp_path / "w2")]) == 0
     a, b = load_trunk(tmp_path / "w0")[0].state_dict(), load_trunk(tmp_path / "w2")[0].state_dict()
     assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_endless_deepcluster_labels_describe_the_same_patches(rgb_image, tmp_path, monkeypatch):
+    """With fresh patches every epoch, each epoch's pseudo-label must be the cluster of that very patch."""
+    import numpy as np
+
+    from monossl.methods import deepcluster
+
+    clustered, trained = [], []
+    real_features, real_items = deepcluster.clustering_features, deepcluster.PseudoLabelled.__getitems__
+
+    def recording_features(run, net, data, crop):
+        clustered.append({data[i].numpy().tobytes(): i for i in range(len(data))})
+        return real_features(run, net, data, crop)
+
+    def recording_items(self, indices):
+        items = real_items(self, indices)
+        trained.append((len(clustered), [(img.numpy().tobytes(), int(label)) for img, label in items], self.labels.clone()))
+        return items
+
+    monkeypatch.setattr(deepcluster, "clustering_features", recording_features)
+    monkeypatch.setattr(deepcluster.PseudoLabelled, "__getitems__", recording_items)
+    run = tmp_path / "dc"
+    assert main(["pretrain", "deepcluster", "--source", str(rgb_image), "--count", "48", "--epochs", "2", "--endless",
+                 "--batch-size", "16", "--workers", "0", "--k", "4", "--hidden", "32", "--out", str(run)]) == 0
+    assert len(clustered) == 2 and not set(clustered[0]) & set(clustered[1])  # fresh patches in epoch 2
+    for epoch, pairs, labels in trained:
+        for image, label in pairs:
+            assert image in clustered[epoch - 1] and labels[clustered[epoch - 1][image]] == label
+    saved = np.load(run / "clusters" / "epoch002.npy")
+    assert saved.shape == (48,) and saved.max() < 4

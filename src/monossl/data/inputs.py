@@ -66,6 +66,9 @@ class TrainInput:
     @classmethod
     def from_dict(cls, data: dict) -> "TrainInput":
         known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise TypeError(f"unknown input setting(s) {', '.join(unknown)}")
         augment = AugmentConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.get("augment", {}).items()})
         values = {k: v for k, v in data.items() if k in known and k != "augment"}
         values["sources"] = tuple(values.get("sources") or ())

@@ -68,8 +68,7 @@ class PretrainConfig:
             data["input"] = legacy
         try:
             data["input"] = TrainInput.from_dict(data["input"])
-            known = {f for f in cls.__dataclass_fields__}
-            return cls(**{k: v for k, v in data.items() if k in known})
+            return cls(**data)
         except (TypeError, ValueError, KeyError) as exc:
             raise UserError(f"config.json does not describe a monossl run ({exc}); start a new --out") from None
 
