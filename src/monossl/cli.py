@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import sys
 import warnings
@@ -78,6 +79,10 @@ def cmd_probe(args) -> None:
                               augment=args.augment, norm=args.norm)
     if not args.dataset:
         raise UserError("--dataset is required: cifar10, cifar100 or folder:TRAIN_DIR,VAL_DIR")
+    from monossl.probes import interrupted
+
+    if args.resume and not (Path(args.out).exists() or interrupted(args.out)):
+        raise UserError(f"{args.out}: no interrupted probe to resume; drop --resume to start one")
     taps = args.taps.split(",") if args.taps else None
     result = run_probe(args.trunk, args.dataset, args.out, arch=args.arch, data_root=args.data_root, taps=taps,
                        config=config, resume=args.resume, workers=args.workers, seeds=parse_seeds(args.seeds))
@@ -493,6 +498,13 @@ COMMANDS = {"generate": add_generate_parser, "pretrain": add_pretrain_parser, "p
             "reproduce": add_reproduce_parser, "demo": add_demo_parser, "viz": add_viz_parser, "style": add_style_parser}
 
 
+WRITE_ERRORS = {errno.ENOSPC: "no space left on the device", errno.EDQUOT: "disk quota exceeded",
+                errno.EACCES: "permission denied", errno.EROFS: "read-only file system", errno.EPERM: "not permitted"}
+WRITE_FIXES = {errno.ENOSPC: "free some space", errno.EDQUOT: "free some space",
+               errno.EACCES: "choose a writable --out", errno.EROFS: "choose a writable --out",
+               errno.EPERM: "choose a writable --out"}
+
+
 def main(argv: list[str] | None = None) -> int:
     warnings.formatwarning = lambda message, category, *a, **k: f"monossl: warning: {message}\n"
     try:
@@ -500,6 +512,13 @@ def main(argv: list[str] | None = None) -> int:
         args.func(args)
     except UserError as exc:
         print(f"monossl: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        if exc.errno not in WRITE_ERRORS:
+            raise
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"monossl: error: {where}{WRITE_ERRORS[exc.errno]}; {WRITE_FIXES[exc.errno]} (nothing incomplete was "
+              "left looking finished; rerun with --resume where the command has it)", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("monossl: interrupted; rerun with --resume to continue", file=sys.stderr)

@@ -23,7 +23,7 @@ from monossl.methods import pretrain
 from monossl.methods.engine import PretrainConfig
 from monossl.probes import PRESETS, run_probe
 from monossl.reproduce.paper import TABLE3
-from monossl.rundir import atomic_write_bytes, atomic_write_text, read_json
+from monossl.rundir import atomic_write_bytes, atomic_write_text
 from monossl.viz.filters import plot_filters
 from monossl.viz.figures import save_figure
 from monossl.viz.grid import save_grid
@@ -61,7 +61,7 @@ def run_demo(out: str | Path, data_root: str | None = None, source: str | None =
     say(f"2/4 RotNet pretraining, {epochs} epochs of {count} patches")
     run_dir = out / "rotnet"
     pretrain(PretrainConfig(method="rotnet", out=str(run_dir), input=TrainInput(sources=tuple(source_spec), count=count),
-                            epochs=epochs, batch_size=128, seed=seed, workers=workers), resume=run_dir.exists())
+                            epochs=epochs, batch_size=128, seed=seed, workers=workers), resume=(run_dir / "config.json").exists())
     plot_filters(run_dir, out / "filters.png", title="conv1 filters after RotNet on one image")
 
     say("3/4 linear probes on CIFAR-10 (trained and random trunk)")
@@ -70,10 +70,8 @@ def run_demo(out: str | Path, data_root: str | None = None, source: str | None =
     try:
         for label, spec in (("ours", str(run_dir)), ("random", "random")):
             path = out / f"probe_{label}.json"
-            if not path.exists():
-                state = path.with_name(path.name + ".state.pt")
-                run_probe(spec, "cifar10", path, arch="cifar", data_root=data_root, config=config, resume=state.exists())
-            results[label] = read_json(path)["taps"]
+            results[label] = run_probe(spec, "cifar10", path, arch="cifar", data_root=data_root, config=config,
+                                       resume=True).taps  # re-use, resume, or run
     except UserError as exc:
         say(f"probes skipped: {exc}")
 

@@ -419,12 +419,19 @@ def probe_folder(trunk: Trunk, train_dir: str, val_dir: str, taps: list[str] | N
     return {t: {"top1": 100 * c[0] / len(val), "top5": 100 * c[1] / len(val)} for t, c in correct.items()}, curve
 
 
+def interrupted(out: str | Path) -> bool:
+    """Whether OUT is an interrupted probe (per-seed states or finished seeds on disk)."""
+    out = Path(out)
+    return out.with_name(out.name + ".partial.json").exists() or any(out.parent.glob(f"{out.name}.seed*.state.pt"))
+
+
 def run_probe(trunk_spec: str, dataset: str, out: str | Path, arch: str | None = None, data_root: str | None = None,
               taps: list[str] | None = None, config: ProbeConfig = ProbeConfig(), resume: bool = False,
               workers: int = 2, seeds: list[int] | None = None) -> ProbeResult:
     """The `monossl probe` job: resolve the trunk and data, probe every tap for each seed, write
     OUT.json and OUT.md. With several seeds the result holds each seed's numbers and their mean and
-    standard deviation; a baseline trunk (`random`, ...) is re-drawn with each seed."""
+    standard deviation; a baseline trunk (`random`, ...) is re-drawn with each seed. With `resume`,
+    a finished OUT is re-used and an interrupted one continues from its last epoch (else it runs)."""
     from monossl.nets.registry import BASELINES, resolve_trunk
 
     out = Path(out)

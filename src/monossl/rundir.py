@@ -51,6 +51,7 @@ def atomic_torch_save(obj: Any, path: Path) -> None:
     os.close(fd)
     try:
         torch.save(obj, tmp)
+        os.chmod(tmp, 0o644)  # as every other file of a run (mkstemp creates 0600)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -86,11 +87,22 @@ class MetricsLog:
 
 
 def prepare_out_dir(out: Path, resume: bool) -> Path:
-    """Create a run directory; refuse to write into a non-empty one unless resuming."""
+    """Create a run directory; refuse to write into a non-empty one unless resuming. Temporary files
+    left by a kill during an atomic write (`.NAME.*.tmp`) are removed: they never held a complete file."""
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise UserError(f"{out}: exists and is a file; choose a directory path for --out")
     if out.exists() and any(out.iterdir()) and not resume:
         raise UserError(f"{out}: directory is not empty; pass --resume to continue it or pick a new --out")
     out.mkdir(parents=True, exist_ok=True)
+    for stale in out.rglob(".*.tmp"):
+        stale.unlink(missing_ok=True)
     return out
+
+
+def check_writable(out: Path) -> None:
+    """Refuse early (one line) when OUT's nearest existing parent cannot be written."""
+    out = Path(out)
+    parent = next((p for p in [out, *out.parents] if p.exists()), Path("."))
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise UserError(f"{parent}: not writable; choose an --out where you may write")

@@ -4,7 +4,9 @@ A source spec is one of:
   * an image file;
   * a folder (every image inside it, recursively, sorted by path);
   * `cifar10:N` / `cifar100:N`: N training images drawn with the seed (the paper's deka/kilo settings);
-  * `folder:DIR:N`: N images drawn with the seed from an image folder (ImageNet train, say).
+  * `folder:DIR:N`: N images drawn with the seed from an image folder (ImageNet train, say);
+  * `paper:image_a` / `paper:image_b`: the paper's Image A / B, fetched once and verified
+    (`monossl.data.paper_images`).
 Images are decoded to RGB uint8: EXIF orientation is honoured, grayscale and palette images are
 expanded, CMYK converted, 16-bit images scaled down to 8 bits, and alpha composited onto white.
 """
@@ -83,6 +85,12 @@ def load_sources(specs: list[str] | str, seed: int = 0, data_root: str | None = 
             imgs, ids = draw_from_cifar(kind, parse_count(spec, rest), seed, data_root)
             images += imgs
             names += [f"{kind}:train[{i}]" for i in ids]
+        elif kind == "paper" and rest:
+            from monossl.data.paper_images import paper_image
+
+            path = paper_image(rest, data_root=data_root)
+            images.append(decode_image(path))
+            names.append(spec)
         elif kind == "folder" and rest:
             folder, _, count = rest.rpartition(":")
             files = list_images(Path(folder))

@@ -115,13 +115,29 @@ def pretrain(config, resume: bool = False):
     """Run (or resume) one pretraining job; returns the finished run. A finished run is left as it is."""
     from monossl.methods.engine import Run
 
+    import shutil
+    from pathlib import Path
+
+    from monossl.rundir import check_writable
+
     hparams = check(config)
     config.hparams = asdict(hparams)
+    out = Path(config.out)
+    check_writable(out)
+    if resume and not (out / "config.json").exists():
+        raise UserError(f"{out}: no interrupted run to resume here; drop --resume to start one")
+    fresh = not out.exists() or not any(out.iterdir())
     run = Run(config, resume=resume)
     if resume and run.finished:
         return run
     run.prepare()
-    method_module(config.method).train(run, hparams)
+    try:
+        method_module(config.method).train(run, hparams)
+    except UserError:
+        # refused before anything was learned: leave nothing that blocks the corrected command
+        if fresh and not run.checkpoint_path.exists() and run.fabric.is_global_zero:
+            shutil.rmtree(out, ignore_errors=True)
+        raise
     return run
 
 

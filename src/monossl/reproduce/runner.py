@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from monossl.errors import UserError
 from monossl.data.inputs import TrainInput
+from monossl.data.paper_images import paper_image
 from monossl.data.sampler import AugmentConfig
 from monossl.methods import pretrain
 from monossl.methods.engine import PretrainConfig
@@ -78,16 +78,12 @@ BUDGETS = {
     }),
 }
 
-SHARED_IMAGES = Path(__file__).resolve().parents[3].parent / "shared" / "images"
 
 
-def source_for(row: Row, table: Table, images_dir: Path, imagenet: str | None) -> dict:
+def source_for(row: Row, table: Table, images_dir: str | None, imagenet: str | None, data_root: str | None) -> dict:
     """The pretraining input of a row: on-the-fly sources, or a whole dataset."""
     if row.train in ("image_a", "image_b"):
-        path = images_dir / ("image_a.jpg" if row.train == "image_a" else "image_b.png")
-        if not path.exists():
-            raise UserError(f"{path}: the paper's {row.train.replace('_', ' ').title()} is missing; pass --images DIR")
-        return {"sources": (str(path),)}
+        return {"sources": (str(paper_image(row.train, images_dir, data_root)),)}
     if row.train in ("deka", "kilo"):
         n = 10 if row.train == "deka" else 1000
         if table.probe_dataset == "imagenet":
@@ -99,7 +95,7 @@ def source_for(row: Row, table: Table, images_dir: Path, imagenet: str | None) -
 
 
 def run_row(row: Row, table: Table, budget: Budget, out: Path, data_root: str | None, imagenet: str | None,
-            images_dir: Path, device: str, workers: int) -> dict:
+            images_dir: str | None, device: str, workers: int) -> dict:
     """Pretrain (if the row needs it) and probe one row; both steps re-use or resume earlier work."""
     run_id = row.run_id(table.arch)
     probe_out = out / "probes" / f"{run_id}.{table.probe_dataset}.json"
@@ -110,10 +106,10 @@ def run_row(row: Row, table: Table, budget: Budget, out: Path, data_root: str | 
         size = 32 if table.arch == "cifar" else budget.size_imagenet
         run_dir = out / "runs" / run_id
         train_input = TrainInput(count=max(mb.count, 1), augment=AugmentConfig(size=size, **row.augment), data_root=data_root,
-                                 **source_for(row, table, images_dir, imagenet))
+                                 **source_for(row, table, images_dir, imagenet, data_root))
         config = PretrainConfig(method=row.method, out=str(run_dir), input=train_input, arch=table.arch, epochs=mb.epochs,
                                 batch_size=mb.batch_size, device=device, workers=workers, hparams=dict(mb.hparams))
-        pretrain(config, resume=run_dir.exists())
+        pretrain(config, resume=(run_dir / "config.json").exists())
         trunk_spec = str(run_dir)
     else:
         trunk_spec = row.kind
@@ -121,9 +117,8 @@ def run_row(row: Row, table: Table, budget: Budget, out: Path, data_root: str | 
                      test_limit=budget.probe_test_limit)
     dataset = table.probe_dataset if table.probe_dataset != "imagenet" else \
         f"folder:{Path(imagenet) / 'train'},{Path(imagenet) / 'val'}"
-    state = probe_out.with_name(probe_out.name + ".state.pt")
     result = run_probe(trunk_spec, dataset, probe_out, arch=table.arch, data_root=data_root, taps=list(table.taps),
-                       config=config, resume=state.exists(), workers=workers)
+                       config=config, resume=True, workers=workers)  # re-use, resume, or run
     return result.taps
 
 
@@ -144,7 +139,6 @@ def reproduce(table_name: str, budget_name: str, out: str | Path, data_root: str
     unknown = [k for k in wanted if k not in keys]
     if unknown:
         raise UserError(f"--rows {','.join(unknown)}: {table_name} has rows {','.join(keys)}")
-    images = Path(images_dir or os.environ.get("MONOSSL_IMAGES", SHARED_IMAGES))
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     results: dict[str, dict] = {}
@@ -152,7 +146,7 @@ def reproduce(table_name: str, budget_name: str, out: str | Path, data_root: str
         if row.key not in wanted:
             continue
         print(f"[{table_name}] row ({row.key}) {row.label}", file=sys.stderr, flush=True)
-        results[row.key] = run_row(row, table, budget, out, data_root, imagenet, images, device, workers)
+        results[row.key] = run_row(row, table, budget, out, data_root, imagenet, images_dir, device, workers)
         write_report(table, budget, results, out)
     write_index(out)
     return out / f"{table_name}.md"
