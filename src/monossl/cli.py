@@ -76,7 +76,8 @@ def cmd_probe(args) -> None:
     extra = {k: tuple(v) if isinstance(v, list) else v for k, v in getattr(args, "probe_extra", {}).items()}
     config = config_from_args(args.preset, **extra, epochs=args.epochs, seed=args.seed, batch_size=args.batch_size,
                               lr=args.lr, weight_decay=args.weight_decay, bn_stats=args.bn_stats,
-                              augment=args.augment, norm=args.norm)
+                              augment=args.augment, norm=args.norm, train_limit=args.train_limit,
+                              test_limit=args.test_limit)
     if not args.dataset:
         raise UserError("--dataset is required: cifar10, cifar100 or folder:TRAIN_DIR,VAL_DIR")
     from monossl.probes import interrupted
@@ -116,6 +117,9 @@ def add_probe_parser(sub, argv: list[str]) -> None:
                    help=f"probe BatchNorm statistics: per batch (running ones at test) or fixed training-set ones "
                         f"(preset: {paper.bn_stats})")
     p.add_argument("--taps", default=None, help="comma-separated taps (default: all)")
+    p.add_argument("--train-limit", type=int, default=None, help="probe on a seeded subset of the training split "
+                   "(quick screens; image folders keep an equal share per class)")
+    p.add_argument("--test-limit", type=int, default=None, help="evaluate on a seeded subset of the test split")
     p.add_argument("--seed", type=int, default=0, help="random seed")
     p.add_argument("--seeds", default=None, help="comma-separated seeds, e.g. 0,1,2: mean and std per tap (overrides --seed)")
     p.add_argument("--workers", type=int, default=2, help="data-loading workers for image folders")

@@ -19,7 +19,7 @@ import numpy as np
 from monossl.data.inputs import TrainInput
 from monossl.data.sampler import AugmentConfig, PatchSampler
 from monossl.errors import UserError
-from monossl.methods import pretrain
+from monossl.methods import check, pretrain
 from monossl.methods.engine import PretrainConfig
 from monossl.probes import PRESETS, run_probe
 from monossl.reproduce.paper import TABLE3
@@ -38,30 +38,33 @@ def builtin_image() -> tuple[np.ndarray, str]:
 def run_demo(out: str | Path, data_root: str | None = None, source: str | None = None, epochs: int = 4,
              count: int = 12800, probe_train_limit: int | None = 20000, seed: int = 0, workers: int = 0) -> Path:
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    run_dir = out / "rotnet"
+    source_file = out / "source.png"
+    config = PretrainConfig(method="rotnet", out=str(run_dir), input=TrainInput(sources=(source or str(source_file),), count=count),
+                            epochs=epochs, batch_size=128, seed=seed, workers=workers)
+    check(config)  # refuse senseless options (0 epochs, fewer patches than a batch...) before anything is written
+    if probe_train_limit is not None and probe_train_limit < 2:
+        raise UserError(f"probe_train_limit {probe_train_limit}: must be at least 2")
     if source:
         from monossl.data.sources import load_sources
 
         images, names = load_sources([source])
         name = names[0]
-        source_spec = [source]
-    else:
+    out.mkdir(parents=True, exist_ok=True)
+    if not source:
         image, name = builtin_image()
-        source_file = out / "source.png"
         from PIL import Image
 
         buffer = io.BytesIO()
         Image.fromarray(image).save(buffer, format="PNG")
         atomic_write_bytes(source_file, buffer.getvalue())
-        images, source_spec = [image], [str(source_file)]
+        images = [image]
     say(f"1/4 patches from {name}")
     sampler = PatchSampler(images, AugmentConfig(size=32), seed=seed)
     save_grid(sampler.patches(np.arange(64)), out / "patches.png", ncol=8, scale=3)
 
     say(f"2/4 RotNet pretraining, {epochs} epochs of {count} patches")
-    run_dir = out / "rotnet"
-    pretrain(PretrainConfig(method="rotnet", out=str(run_dir), input=TrainInput(sources=tuple(source_spec), count=count),
-                            epochs=epochs, batch_size=128, seed=seed, workers=workers), resume=(run_dir / "config.json").exists())
+    pretrain(config, resume=(run_dir / "config.json").exists())
     plot_filters(run_dir, out / "filters.png", title="conv1 filters after RotNet on one image")
 
     say("3/4 linear probes on CIFAR-10 (trained and random trunk)")

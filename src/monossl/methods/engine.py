@@ -11,6 +11,7 @@ or `torchrun --nproc-per-node 8 -m monossl pretrain ... --devices 8`; Fabric pic
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import sys
@@ -85,10 +86,15 @@ class Run:
             raise UserError(f"--device {config.device}: choose auto, cpu or cuda")
         if accelerator == "cuda" and not torch.cuda.is_available():
             raise UserError("--device cuda: no CUDA device is visible; use --device cpu")
+        logging.getLogger("lightning.fabric").setLevel(logging.WARNING)  # no banners on normal runs
         self.fabric = Fabric(accelerator=accelerator, devices=config.devices, precision=config.precision,
                              loggers=make_loggers(config.logger, self.out))
         self.fabric.launch()
-        self.fabric.seed_everything(derive_seed(config.seed, "torch", self.fabric.global_rank), verbose=False)
+        # one seed on every rank (Fabric's DistributedSampler shuffles with it, so the shards stay disjoint);
+        # then a stream of its own per rank, so that augmentations differ between processes
+        self.fabric.seed_everything(derive_seed(config.seed, "torch"), verbose=False)
+        if self.fabric.world_size > 1:
+            torch.manual_seed(derive_seed(config.seed, "torch", self.fabric.global_rank))
         self.metrics = MetricsLog(self.out / "metrics.jsonl")
         self.checkpoint_path = self.out / "checkpoint.pt"
         self.trunk_path = self.out / "trunk.pt"
@@ -137,6 +143,13 @@ class Run:
         if hasattr(loader, "sampler") and hasattr(loader.sampler, "set_epoch"):
             loader.sampler.set_epoch(epoch)
         self.shuffle.manual_seed(derive_seed(self.config.seed, "shuffle", epoch))
+        if os.environ.get("MONOSSL_TRACE_DIR"):  # debugging aid: the indices this rank draws this epoch
+            import numpy as np
+
+            trace = Path(os.environ["MONOSSL_TRACE_DIR"]) / f"rank{self.fabric.global_rank}_epoch{epoch + 1:03d}.npy"
+            trace.parent.mkdir(parents=True, exist_ok=True)
+            np.save(trace, np.array(list(loader.sampler), dtype=np.int64))
+            self.shuffle.manual_seed(derive_seed(self.config.seed, "shuffle", epoch))  # the same order again
         self._bar = tqdm(loader, desc=f"{self.config.method} epoch {epoch + 1}/{self.config.epochs}", unit="batch",
                          disable=not (self.fabric.is_global_zero and sys.stderr.isatty()), leave=False)
         self._tick = time.perf_counter()
@@ -188,6 +201,8 @@ class Run:
         if self._epoch_cpu is not None:
             self.cpu_seconds += time.process_time() - self._epoch_cpu
             self._epoch_cpu = None
+        if self.fabric.world_size > 1 and trunk is not None:
+            values["ranks_agree"] = float(self.ranks_agree(trunk))
         state["epoch"] = epoch + 1
         state["global_step"] = self.global_step
         state["cpu_seconds"] = self.cpu_seconds
@@ -195,7 +210,8 @@ class Run:
         tmp = self.out / ".checkpoint.pt.tmp"
         self.fabric.save(tmp, state)
         if self.fabric.is_global_zero:
-            os.replace(tmp, self.checkpoint_path)
+            # snapshot and metrics first, the checkpoint last: a kill in between resumes from the previous
+            # checkpoint, and `restore` drops the records of the epoch it repeats
             if trunk is not None:
                 save_trunk(self.out / "trunks" / f"epoch{epoch + 1:03d}.pt", getattr(trunk, "module", trunk),
                            self.config.arch, method=self.config.method, epoch=epoch + 1)
@@ -204,9 +220,18 @@ class Run:
                                  "cpu_minutes": self.cpu_seconds / 60, "images_seen": self.images_seen(),
                                  **record})
             self.fabric.log_dict({f"epoch/{k}": v for k, v in record.items()}, step=self.global_step)
+            os.replace(tmp, self.checkpoint_path)
             print(f"epoch {epoch + 1}/{self.config.epochs}: " + ", ".join(f"{k} {v:.4g}" for k, v in record.items()),
                   file=sys.stderr, flush=True)
         self.fabric.barrier()
+
+    def ranks_agree(self, module: nn.Module) -> bool:
+        """Whether every process holds the same weights (DDP keeps them in step; a mismatch is a bug)."""
+        with torch.no_grad():
+            digest = torch.stack([p.detach().double().sum() for p in module.parameters()]).sum()
+        high = self.fabric.all_reduce(digest.clone(), reduce_op="max")
+        low = -self.fabric.all_reduce(-digest, reduce_op="max")
+        return bool(torch.isclose(high, low, rtol=1e-9, atol=1e-9))
 
     def images_seen(self) -> int:
         """Training images drawn so far (all ranks): steps x batch size x processes."""
