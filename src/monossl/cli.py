@@ -361,7 +361,9 @@ def cmd_viz(args) -> None:
     if args.what == "filters":
         from monossl.viz.filters import plot_filters
 
-        plot_filters(args.trunk, out, title=f"conv1 filters: {args.trunk}", arch=args.arch)
+        score = plot_filters(args.trunk, out, title=f"conv1 filters: {args.trunk}", arch=args.arch)
+        print(f"conv1 structure {score['structure']:.3f} (white noise: {score['random']:.3f}; share of filter energy "
+              f"at periods of {score['min_period']:.0f} px or more)")
     elif args.what == "actmax":
         from monossl.viz.actmax import activation_maximisation
 
@@ -472,7 +474,34 @@ def add_generate_parser(sub, argv: list[str]) -> None:
     p.set_defaults(func=cmd_generate)
 
 
+def cmd_curve(args) -> None:
+    from monossl.curves import QUICK, learning_curve
+
+    taps = args.taps.split(",") if args.taps else None
+    curve = learning_curve(args.run, args.dataset, args.data_root, every=args.every, config=QUICK, taps=taps)
+    for point in curve["points"]:
+        minutes = f"{point['cpu_minutes']:.1f} CPU-min" if point.get("cpu_minutes") is not None else "?"
+        print(f"epoch {point['epoch']:3d} ({minutes}): " + " ".join(f"{t} {v:.1f}" for t, v in point["top1"].items())
+              + f"  conv1 structure {point['conv1_structure']:.2f}")
+    print("random: " + " ".join(f"{t} {v:.1f}" for t, v in curve["random"].items()))
+    print(f"wrote {Path(args.run) / 'curve.png'} and curve.json")
+
+
+def add_curve_parser(sub, argv: list[str]) -> None:
+    p = sub.add_parser("curve", help=SUMMARIES["curve"],
+                       description="Probe every epoch snapshot of a run with the quick protocol (10k/5k CIFAR split, "
+                                   "10 epochs) beside the random trunk, and plot top-1 against CPU-minutes and images "
+                                   "seen: RUN/curve.png, RUN/curve.json. Finished snapshots are re-used.")
+    p.add_argument("run", metavar="RUN_DIR", help="a `monossl pretrain` run folder")
+    p.add_argument("--dataset", default="cifar10", choices=["cifar10", "cifar100"], help="probe dataset")
+    p.add_argument("--data-root", default=None, help="dataset root (default: $MONOSSL_DATA, else ~/.cache/monossl)")
+    p.add_argument("--every", type=int, default=1, help="probe every N-th snapshot (the last one always)")
+    p.add_argument("--taps", default=None, help="comma-separated taps (default: all)")
+    p.set_defaults(func=cmd_curve)
+
+
 SUMMARIES = {
+    "curve": "learning curve of a run: quick probes of its epoch snapshots against CPU-minutes",
     "generate": "turn N source images into D patches on disk (§3.1)",
     "pretrain": "self-supervised pretraining: rotnet, deepcluster, monogan, bigan, supervised",
     "probe": "linear probes on every conv layer of a frozen trunk (§4.1)",
@@ -499,7 +528,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
 
 
 COMMANDS = {"generate": add_generate_parser, "pretrain": add_pretrain_parser, "probe": add_probe_parser,
-            "reproduce": add_reproduce_parser, "demo": add_demo_parser, "viz": add_viz_parser, "style": add_style_parser}
+            "reproduce": add_reproduce_parser, "curve": add_curve_parser, "demo": add_demo_parser, "viz": add_viz_parser, "style": add_style_parser}
 
 
 WRITE_ERRORS = {errno.ENOSPC: "no space left on the device", errno.EDQUOT: "disk quota exceeded",

@@ -27,9 +27,28 @@ def filter_tiles(weight: torch.Tensor) -> np.ndarray:
     return (w / scale[:, None, None, None]).permute(0, 2, 3, 1).numpy()
 
 
-def plot_filters(trunk_spec, path: str | Path, title: str | None = None, arch: str | None = None) -> Path:
-    """Save the conv1 filters of a run/checkpoint (or a Trunk) as a PNG grid. The caption gives the
-    linear-probe accuracy when a probe result sits in the run folder (probe*.json)."""
+def structure(weight: torch.Tensor, min_period: float = 4.0) -> dict[str, float]:
+    """How structured conv1 filters are, as one number: the fraction of their energy at spatial periods
+    of `min_period` pixels or more (edges, bars and colour blobs live there; speckle spreads evenly).
+
+    For each filter, |DFT|^2 over its k x k taps (summed over input channels) is split at the radius
+    1/min_period cycles per pixel; the score is the mean over filters of the low-band share. White
+    noise (a random init) puts the same expected energy in every frequency bin, so its expected score
+    is the share of bins in the low band (`random`, 9/49 = 0.18 for 7 x 7 kernels)."""
+    w = weight.detach().double()
+    k = w.shape[-1]
+    freqs = torch.fft.fftfreq(k, dtype=torch.float64)
+    radius = torch.sqrt(freqs[:, None] ** 2 + freqs[None, :] ** 2)
+    low = radius <= 1.0 / min_period + 1e-12
+    power = torch.fft.fft2(w).abs().square().sum(1)  # (out, k, k)
+    share = (power * low).sum((1, 2)) / power.sum((1, 2)).clamp_min(1e-30)
+    return {"structure": float(share.mean()), "random": float(low.double().mean()), "min_period": min_period}
+
+
+def plot_filters(trunk_spec, path: str | Path, title: str | None = None, arch: str | None = None) -> dict:
+    """Save the conv1 filters of a run/checkpoint (or a Trunk) as a PNG grid, captioned with their
+    `structure` score (returned) and, when a probe result sits in the run folder (probe*.json), the
+    linear probe's conv1 accuracy."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -38,7 +57,9 @@ def plot_filters(trunk_spec, path: str | Path, title: str | None = None, arch: s
     from monossl.nets.registry import resolve_trunk
 
     trunk = resolve_trunk(trunk_spec, arch)[0]
-    tiles = filter_tiles(first_conv(trunk).weight)
+    weight = first_conv(trunk).weight
+    tiles = filter_tiles(weight)
+    score = structure(weight)
     n = len(tiles)
     cols = int(np.ceil(np.sqrt(n)))
     rows = int(np.ceil(n / cols))
@@ -47,10 +68,12 @@ def plot_filters(trunk_spec, path: str | Path, title: str | None = None, arch: s
         ax.axis("off")
     for ax, tile in zip(np.ravel(axes), tiles):
         ax.imshow((tile + 1) / 2, interpolation="nearest")
-    caption = title or "conv1 filters"
+    caption = (title or "conv1 filters") + (f"\nstructure {score['structure']:.2f} (white noise {score['random']:.2f}): "
+                                             f"energy share at periods >= {score['min_period']:.0f} px")
     accuracy = probe_caption(trunk_spec)
     fig.suptitle(caption + (f"\n{accuracy}" if accuracy else ""), fontsize=8)
-    return save_figure(fig, path, dpi=100)
+    save_figure(fig, path, dpi=100)
+    return score
 
 
 def probe_caption(trunk_spec) -> str:

@@ -1,0 +1,90 @@
+"""`monossl curve`: what a run learned against the compute it spent.
+
+Every epoch snapshot of a run (`RUN/trunks/epochNNN.pt`) is probed with the quick protocol (a seeded
+10,000 / 5,000 split of CIFAR-10, 10 epochs; `QUICK`), beside the random trunk under the same
+protocol, and plotted against the CPU-minutes and the images seen that the run's `metrics.jsonl`
+records for each epoch. Also recorded per snapshot: the conv1 filter-structure score
+(`monossl.viz.filters.structure`). Results live in RUN/curve/ (one JSON per snapshot, re-used when
+the command is run again, so a growing run is followed cheaply), RUN/curve.json and RUN/curve.png.
+Quick-protocol numbers are for comparing snapshots with each other; they read lower than the full
+protocol's.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from pathlib import Path
+
+from monossl.errors import UserError
+from monossl.probes import PRESETS, ProbeConfig, run_probe
+from monossl.rundir import MetricsLog, write_json
+
+QUICK = replace(PRESETS["paper"], epochs=10, milestones=(4, 7), train_limit=10_000, test_limit=5_000)
+
+
+def snapshots(run: Path) -> list[tuple[int, Path]]:
+    found = sorted((int(m.group(1)), p) for p in (run / "trunks").glob("epoch*.pt")
+                   if (m := re.fullmatch(r"epoch(\d+)\.pt", p.name)))
+    if not found:
+        raise UserError(f"{run}: no trunks/epochNNN.pt snapshots; pass a `monossl pretrain` run folder")
+    return found
+
+
+def learning_curve(run: str | Path, dataset: str = "cifar10", data_root: str | None = None, every: int = 1,
+                   config: ProbeConfig = QUICK, taps: list[str] | None = None) -> dict:
+    """Probe every `every`-th snapshot (and the last), and the random trunk; write and return the curve."""
+    from monossl.nets.registry import load_trunk
+    from monossl.viz.filters import first_conv, structure
+
+    run = Path(run)
+    if every < 1:
+        raise UserError(f"--every {every}: must be at least 1")
+    found = snapshots(run)
+    chosen = [(e, p) for i, (e, p) in enumerate(found) if i % every == every - 1 or i == len(found) - 1]
+    epochs = {int(r["epoch"]): r for r in MetricsLog(run / "metrics.jsonl").records() if r.get("kind") == "epoch"}
+    folder = run / "curve"
+    points = []
+    for epoch, path in chosen:
+        result = run_probe(str(path), dataset, folder / f"epoch{epoch:03d}.json", data_root=data_root, taps=taps,
+                           config=config, resume=True)
+        record = epochs.get(epoch, {})
+        trunk = load_trunk(path)[0]
+        points.append({"epoch": epoch, "cpu_minutes": record.get("cpu_minutes"), "images_seen": record.get("images_seen"),
+                       "top1": {t: m["top1"] for t, m in result.taps.items()},
+                       "conv1_structure": structure(first_conv(trunk).weight)["structure"]})
+    arch = load_trunk(chosen[-1][1])[1]
+    random = run_probe("random", dataset, folder / "random.json", arch=arch, data_root=data_root, taps=taps,
+                       config=config, resume=True)
+    curve = {"run": str(run), "dataset": dataset, "protocol": "quick" if config == QUICK else "custom",
+             "points": points, "random": {t: m["top1"] for t, m in random.taps.items()}}
+    write_json(run / "curve.json", curve)
+    plot_curve(curve, run / "curve.png")
+    return curve
+
+
+def plot_curve(curve: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from monossl.viz.figures import save_figure
+
+    points = curve["points"]
+    taps = list(points[0]["top1"])
+    axes_spec = [("cpu_minutes", "CPU-minutes of training"), ("images_seen", "training images seen")]
+    axes_spec = [(k, label) for k, label in axes_spec if all(p.get(k) is not None for p in points)] or [("epoch", "epoch")]
+    fig, axes = plt.subplots(1, len(axes_spec), figsize=(6 * len(axes_spec), 4), squeeze=False)
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for ax, (key, label) in zip(axes[0], axes_spec):
+        xs = [p[key] for p in points]
+        for i, tap in enumerate(taps):
+            ax.plot(xs, [p["top1"][tap] for p in points], "-o", color=colours[i % len(colours)], label=tap, markersize=3)
+            ax.axhline(curve["random"][tap], color=colours[i % len(colours)], linestyle="--", alpha=0.5, linewidth=1)
+        ax.set_xlabel(label)
+        ax.set_ylabel(f"{curve['dataset']} linear probe top-1 (%), {curve['protocol']} protocol")
+        ax.grid(alpha=0.3)
+    axes[0][0].legend(fontsize=8, title="solid: run, dashed: random trunk", title_fontsize=7)
+    fig.suptitle(f"learning curve: {curve['run']}", fontsize=9)
+    fig.tight_layout()
+    save_figure(fig, path, dpi=110)

@@ -1,0 +1,39 @@
+"""Learning curves against compute, and the conv1 filter-structure score."""
+import json
+
+import pytest
+import torch
+
+from monossl.cli import main
+from monossl.viz.filters import structure
+
+
+def test_structure_separates_smooth_filters_from_speckle():
+    torch.manual_seed(0)
+    noise = torch.randn(64, 3, 7, 7)
+    y, x = torch.meshgrid(torch.arange(7.0), torch.arange(7.0), indexing="ij")
+    edges = torch.stack([torch.tanh((x - 3) * torch.cos(a) + (y - 3) * torch.sin(a)) for a in torch.linspace(0, 3, 64)])
+    edges = edges[:, None].repeat(1, 3, 1, 1) * torch.tensor([1.0, 0.5, -0.3])[:, None, None]
+    blobs = torch.exp(-((x - 3) ** 2 + (y - 3) ** 2) / 4)[None, None].repeat(64, 3, 1, 1)
+    checker = ((x + y) % 2 * 2 - 1)[None, None].repeat(64, 3, 1, 1)
+    random = structure(noise)
+    assert random["random"] == pytest.approx(9 / 49) and abs(random["structure"] - 9 / 49) < 0.05
+    assert structure(edges)["structure"] > 0.6 and structure(blobs)["structure"] > 0.9
+    assert structure(checker)["structure"] < 0.01  # the generator's checkerboard is no structure
+
+
+def test_curve_probes_snapshots_against_cpu_minutes(rgb_image, tiny_cifar, tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["pretrain", "rotnet", "--source", str(rgb_image), "--count", "64", "--epochs", "2", "--batch-size", "16",
+                 "--workers", "0", "--out", str(run)]) == 0
+    metrics = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
+    epochs = [m for m in metrics if m["kind"] == "epoch"]
+    assert epochs[0]["cpu_minutes"] > 0 and epochs[1]["cpu_minutes"] > epochs[0]["cpu_minutes"]
+    assert [m["images_seen"] for m in epochs] == [64, 128]
+    assert main(["curve", str(run), "--data-root", str(tiny_cifar), "--taps", "conv1,conv2"]) == 0
+    curve = json.loads((run / "curve.json").read_text())
+    assert [p["epoch"] for p in curve["points"]] == [1, 2] and set(curve["random"]) == {"conv1", "conv2"}
+    assert (run / "curve.png").exists() and "epoch   2" in capsys.readouterr().out
+    stamp = (run / "curve" / "epoch001.json").stat().st_mtime
+    assert main(["curve", str(run), "--data-root", str(tiny_cifar), "--taps", "conv1,conv2"]) == 0
+    assert (run / "curve" / "epoch001.json").stat().st_mtime == stamp  # finished snapshots are re-used
