@@ -25,7 +25,7 @@ from monossl.probes import PRESETS, run_probe
 from monossl.reproduce.paper import TABLE3
 from monossl.rundir import atomic_write_bytes, atomic_write_text
 from monossl.viz.filters import plot_filters
-from monossl.viz.figures import save_figure
+from monossl.viz.figures import plot_depth
 from monossl.viz.grid import save_grid
 
 
@@ -96,7 +96,7 @@ def write_report(out: Path, name: str, results: dict) -> None:
              "Each filter is scaled to (−1, 1). Filters that learned from data drift towards oriented edges and colour "
              "blobs; a random trunk's are speckle.", ""]
     if results:
-        plot_depth(out / "accuracy.png", results)
+        plot_results(out / "accuracy.png", results)
         taps = list(results["ours"])
         paper = dict(zip(taps, next(r for r in TABLE3.rows if r.label == "RotNet").paper))
         lines += ["## Linear probes on CIFAR-10", "", "| trunk | " + " | ".join(taps) + " |", "|---|" + "---|" * len(taps)]
@@ -113,22 +113,13 @@ def write_report(out: Path, name: str, results: dict) -> None:
     atomic_write_text(out / "report.md", "\n".join(lines))
 
 
-def plot_depth(path: Path, results: dict) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+def plot_results(path: Path, results: dict) -> None:
     taps = list(results["ours"])
-    paper = next(r for r in TABLE3.rows if r.label == "RotNet").paper
-    random_paper = next(r for r in TABLE3.rows if r.label == "Random").paper
-    fig, ax = plt.subplots(figsize=(6, 4))
-    ax.plot(taps, [results["ours"][t]["top1"] for t in taps], "-o", color="C0", label="ours: RotNet, one image")
-    ax.plot(taps, [results["random"][t]["top1"] for t in taps], "-o", color="C1", label="ours: random trunk")
-    ax.plot(taps, paper, "--", color="C0", alpha=0.6, label="paper: RotNet on all CIFAR-10")
-    ax.plot(taps, random_paper, "--", color="C1", alpha=0.6, label="paper: random")
-    ax.set_ylabel("CIFAR-10 linear probe top-1 (%)")
-    ax.legend(fontsize=8)
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    save_figure(fig, path, dpi=120)
+    rotnet = next(r for r in TABLE3.rows if r.label == "RotNet").paper
+    random = next(r for r in TABLE3.rows if r.label == "Random").paper
+    plot_depth(path, taps, [
+        dict(label="ours: RotNet, one image", values=[results["ours"][t]["top1"] for t in taps], colour=0),
+        dict(label="ours: random trunk", values=[results["random"][t]["top1"] for t in taps], colour=1),
+        dict(label="paper: RotNet on all CIFAR-10", values=list(rotnet), colour=0, dashed=True),
+        dict(label="paper: random", values=list(random), colour=1, dashed=True),
+    ], "CIFAR-10 linear probes against depth", ylabel="CIFAR-10 linear probe top-1 (%)")

@@ -14,8 +14,6 @@ Budgets:
 """
 from __future__ import annotations
 
-import csv
-import io
 import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -28,8 +26,8 @@ from monossl.methods import pretrain
 from monossl.methods.engine import PretrainConfig
 from monossl.probes import PRESETS, run_probe
 from monossl.reproduce.paper import TABLES, Row, Table
-from monossl.rundir import atomic_write_text, read_json
-from monossl.viz.figures import save_figure
+from monossl.reproduce.report import write_index, write_report
+from monossl.rundir import read_json
 
 
 @dataclass(frozen=True)
@@ -150,68 +148,3 @@ def reproduce(table_name: str, budget_name: str, out: str | Path, data_root: str
         write_report(table, budget, results, out)
     write_index(out)
     return out / f"{table_name}.md"
-
-
-def cells(table: Table, row: Row, taps: dict | None) -> list[str]:
-    if taps is None:
-        return [f"– ({p:.1f})" for p in row.paper]
-    return [f"{taps[t]['top1']:.1f} ({p:.1f})" for t, p in zip(table.taps, row.paper)]
-
-
-def mean_gap(table: Table, row: Row, taps: dict | None) -> float | None:
-    if taps is None:
-        return None
-    return sum(taps[t]["top1"] - p for t, p in zip(table.taps, row.paper)) / len(row.paper)
-
-
-def write_report(table: Table, budget: Budget, results: dict, out: Path) -> None:
-    header = ["row", "method"] + list(table.taps) + ["mean gap"]
-    lines = [f"# {table.title}", "", f"Budget: `{budget.name}`. Cells: ours (paper), top-1 %. Gap: ours − paper, averaged over layers.", "",
-             "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(["row", "method"] + [f"{t}_ours" for t in table.taps] + [f"{t}_paper" for t in table.taps] + ["mean_gap"])
-    for row in table.rows:
-        taps = results.get(row.key)
-        gap = mean_gap(table, row, taps)
-        label = row.label + (" ¹" if row.note else "")
-        lines.append(f"| ({row.key}) | {label} | " + " | ".join(cells(table, row, taps)) + f" | {'' if gap is None else f'{gap:+.1f}'} |")
-        writer.writerow([row.key, row.label] + [("" if taps is None else f"{taps[t]['top1']:.2f}") for t in table.taps]
-                        + list(row.paper) + ["" if gap is None else f"{gap:.2f}"])
-    notes = [f"- ({r.key}) {r.note}" for r in table.rows if r.note]
-    if notes:
-        lines += ["", "¹ Notes:"] + notes
-    lines += ["", f"![accuracy against depth]({table.name}.png)", ""]
-    atomic_write_text(out / f"{table.name}.md", "\n".join(lines))
-    atomic_write_text(out / f"{table.name}.csv", buffer.getvalue())
-    plot_table(table, results, out / f"{table.name}.png")
-
-
-def plot_table(table: Table, results: dict, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    xs = range(len(table.taps))
-    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    for i, row in enumerate(r for r in table.rows if r.key in results):
-        colour = colours[i % len(colours)]
-        ax.plot(xs, [results[row.key][t]["top1"] for t in table.taps], "-o", color=colour, label=f"({row.key}) {row.label}")
-        ax.plot(xs, row.paper, "--", color=colour, alpha=0.6)
-    ax.set_xticks(list(xs), table.taps)
-    ax.set_ylabel("linear probe top-1 (%)")
-    ax.set_title(f"{table.title}\nsolid: ours, dashed: paper", fontsize=9)
-    ax.legend(fontsize=7, loc="best")
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    save_figure(fig, path, dpi=120)
-
-
-def write_index(out: Path) -> None:
-    parts = ["# monossl reproduction", ""]
-    for name in TABLES:
-        if (out / f"{name}.md").exists():
-            parts += [(out / f"{name}.md").read_text(), ""]
-    atomic_write_text(out / "index.md", "\n".join(parts))

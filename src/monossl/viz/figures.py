@@ -41,3 +41,27 @@ def save_panels(panels: list[tuple[str, np.ndarray]], path: str | Path, title: s
         fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     return save_figure(fig, path)
+
+
+def plot_depth(path: str | Path, taps: list[str], lines: list[dict], title: str,
+               ylabel: str = "linear probe top-1 (%)") -> Path:
+    """Accuracy against depth, the figure of the demo and of every reproduced table. Each line is a dict:
+    `values` per tap, and optionally `label`, `colour` (an index into the colour cycle) and `dashed`."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    xs = list(range(len(taps)))
+    for line in lines:
+        ax.plot(xs, line["values"], "--" if line.get("dashed") else "-o", color=colours[line.get("colour", 0) % len(colours)],
+                alpha=0.6 if line.get("dashed") else 1.0, label=line.get("label"))
+    ax.set_xticks(xs, taps)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=7, loc="best")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return save_figure(fig, path, dpi=120)
