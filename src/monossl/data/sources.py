@@ -6,7 +6,9 @@ A source spec is one of:
   * `cifar10:N` / `cifar100:N`: N training images drawn with the seed (the paper's deka/kilo settings);
   * `folder:DIR:N`: N images drawn with the seed from an image folder (ImageNet train, say);
   * `paper:image_a` / `paper:image_b`: the paper's Image A / B, fetched once and verified
-    (`monossl.data.paper_images`).
+    (`monossl.data.paper_images`);
+  * `synthetic:KIND[:N]`: N rendered images with no photograph behind them, KIND deadleaves, fractal
+    or noise (`monossl.data.synthetic`), drawn with the seed.
 Images are decoded to RGB uint8: EXIF orientation is honoured, grayscale and palette images are
 expanded, CMYK converted, 16-bit images scaled down to 8 bits, and alpha composited onto white.
 """
@@ -85,6 +87,13 @@ def load_sources(specs: list[str] | str, seed: int = 0, data_root: str | None = 
             imgs, ids = draw_from_cifar(kind, parse_count(spec, rest), seed, data_root)
             images += imgs
             names += [f"{kind}:train[{i}]" for i in ids]
+        elif kind == "synthetic":
+            from monossl.data.synthetic import parse, render
+
+            name, n = parse(spec)
+            for j in range(n):
+                images.append(render(name, j, seed))
+                names.append(f"synthetic:{name}[{j}]")
         elif kind == "paper" and rest:
             from monossl.data.paper_images import paper_image
 
