@@ -49,11 +49,9 @@ def cmd_generate(args) -> None:
     from monossl.data.sources import load_sources
 
     config = augment_config(args)
-    if args.count < 1:
-        raise UserError(f"--count {args.count}: must be at least 1")
     out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise UserError(f"{out}: exists and is a file; choose a folder for --out")
+    if args.count < 1:  # checked before decoding the sources (materialise checks again, for the API)
+        raise UserError(f"--count {args.count}: must be at least 1")
     images, names = load_sources(args.sources, seed=args.seed, data_root=args.data_root)
     sampler = PatchSampler(images, config, seed=args.seed, names=names)
     del images

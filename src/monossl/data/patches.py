@@ -154,7 +154,7 @@ def materialise(sampler: PatchSampler, count: int, out: str | Path, fmt: str = "
                 augment=sampler.config.to_dict(), shape=[count, sampler.config.size, sampler.config.size, 3],
                 source_rule="patch i comes from source i mod N", **(extra_meta or {}))
     meta = json.loads(json.dumps(meta))  # as it reads back from disk
-    done = _start(out, meta, resume)
+    done = patches_done(out, meta, resume)
     S = sampler.config.size
     chunk = chunk or max(1, (1 << 22) // (S * S))  # ~12 MB a chunk: flush and fsync progress rarely
     spans = [(s, min(s + chunk, count)) for s in range(done, count, chunk)]
@@ -181,7 +181,7 @@ def materialise(sampler: PatchSampler, count: int, out: str | Path, fmt: str = "
     return out
 
 
-def _start(out: Path, meta: dict, resume: bool) -> int:
+def patches_done(out: Path, meta: dict, resume: bool) -> int:
     """How many patches are already on disk; refuse to overwrite a foreign or finished set silently."""
     progress = out / "progress.json"
     if resume and progress.exists():

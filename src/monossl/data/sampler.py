@@ -160,9 +160,6 @@ class PatchSampler:
                 box_reduce(previous, channels[start:start + w * h].reshape(h, w, 4))
         self.pixels = torch.from_numpy(table)
 
-    def __len__(self) -> int:
-        return len(self.names)
-
     # -- parameters --------------------------------------------------------------------------
     def params(self, indices: np.ndarray) -> dict[str, np.ndarray]:
         """Augmentation parameters for the given patch indices (a pure function of seed and index)."""

@@ -103,7 +103,7 @@ class Run:
         self.cpu_seconds = 0.0  # process CPU time spent in epochs, carried across --resume
         self._bar = None
         self._finite = None  # device-side: have all logged values been finite since the last check?
-        self._epoch_cpu = None
+        self._epoch_cpu = self._epoch_wall = None
 
     # -- directory -----------------------------------------------------------------------------
     def prepare(self) -> None:
@@ -154,12 +154,12 @@ class Run:
                          disable=not (self.fabric.is_global_zero and sys.stderr.isatty()), leave=False)
         self._tick = time.perf_counter()
         if self._epoch_cpu is None:
-            self._epoch_cpu = time.process_time()
+            self.start_epoch()
         yield from self._bar
 
     def start_epoch(self) -> None:
-        """Start the epoch's CPU clock before work that precedes its batches (DeepCluster's clustering)."""
-        self._epoch_cpu = time.process_time()
+        """Start the epoch's clocks before work that precedes its batches (DeepCluster's clustering)."""
+        self._epoch_cpu, self._epoch_wall = cpu_clock(), time.perf_counter()
 
     # -- bookkeeping ---------------------------------------------------------------------------
     def log_step(self, epoch: int, **values) -> None:
@@ -198,9 +198,11 @@ class Run:
         """Log the epoch and write the checkpoint atomically (rank 0 writes; all wait). With `trunk`,
         also keep a probe-ready snapshot `RUN/trunks/epochNNN.pt`, to see how features move with training."""
         self.check_finite(epoch, values)
+        wall = time.perf_counter() - self._epoch_wall if self._epoch_wall is not None else 0.0
         if self._epoch_cpu is not None:
-            self.cpu_seconds += time.process_time() - self._epoch_cpu
+            self.cpu_seconds += cpu_clock() - self._epoch_cpu
             self._epoch_cpu = None
+        self._epoch_wall = None
         if self.fabric.world_size > 1 and trunk is not None:
             values["ranks_agree"] = float(self.ranks_agree(trunk))
         state["epoch"] = epoch + 1
@@ -217,7 +219,7 @@ class Run:
                            self.config.arch, method=self.config.method, epoch=epoch + 1)
             record = {k: float(v) for k, v in values.items()}
             self.metrics.append({"kind": "epoch", "epoch": epoch + 1, "step": self.global_step,
-                                 "cpu_minutes": self.cpu_seconds / 60, "images_seen": self.images_seen(),
+                                 "cpu_minutes": self.cpu_seconds / 60, "wall_seconds": wall, "images_seen": self.images_seen(),
                                  **record})
             self.fabric.log_dict({f"epoch/{k}": v for k, v in record.items()}, step=self.global_step)
             os.replace(tmp, self.checkpoint_path)
@@ -261,6 +263,12 @@ class Run:
                   file=sys.stderr, flush=True)
         self.fabric.barrier()
         return self.trunk_path
+
+
+def cpu_clock() -> float:
+    """CPU seconds of this process and its finished children (DataLoader workers are joined each epoch)."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
 
 
 def make_loggers(kind: str, out: Path) -> list:

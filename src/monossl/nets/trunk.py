@@ -96,11 +96,11 @@ IMAGENET_MEAN = torch.tensor([0.485, 0.456, 0.406])[:, None, None]
 IMAGENET_STD = torch.tensor([0.229, 0.224, 0.225])[:, None, None]
 
 
-def prepare_input(images_uint8: torch.Tensor, norm: str = "unit") -> torch.Tensor:
+def prepare_input(images_uint8: torch.Tensor, input_norm: str = "unit") -> torch.Tensor:
     """uint8 (..., 3, H, W) -> float network input. "unit": (-1, 1) as §3.1 trains every monossl trunk;
     "imagenet": mean/std normalisation, as published torchvision-style AlexNets expect."""
     x = images_uint8.float()
-    if norm == "imagenet":
+    if input_norm == "imagenet":
         return (x / 255 - IMAGENET_MEAN) / IMAGENET_STD
     return x / 127.5 - 1
 

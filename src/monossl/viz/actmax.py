@@ -45,7 +45,7 @@ class FourierImage(torch.nn.Module):
 def activation_maximisation(trunk_spec, layer: str, units: list[int] | None = None, size: int = 128, steps: int = 256,
                             lr: float = 0.05, seed: int = 0, arch: str | None = None, progress: bool = True) -> tuple[torch.Tensor, list[int]]:
     """Optimise one image per unit to maximise its mean activation at `layer`. Returns [0, 1] images (N, 3, S, S)."""
-    trunk, norm = frozen_trunk(trunk_spec, arch, seed)
+    trunk, input_norm = frozen_trunk(trunk_spec, arch, seed)
     trunk.check_taps([layer])
     channels = trunk.tap_shapes([layer])[layer][0]
     if units is None:
@@ -66,7 +66,7 @@ def activation_maximisation(trunk_spec, layer: str, units: list[int] | None = No
         x = F.pad(image(), (pad,) * 4, mode="reflect")
         dx, dy = torch.randint(-pad, pad + 1, (2,), generator=generator).tolist()
         x = torch.roll(x, (dy, dx), dims=(2, 3))[..., pad:pad + size, pad:pad + size]
-        feats = trunk(to_input(transforms(x), norm), [layer])[layer]
+        feats = trunk(to_input(transforms(x), input_norm), [layer])[layer]
         objective = feats[index, torch.tensor(units)].mean(dim=(1, 2)).sum()
         optimiser.zero_grad(set_to_none=True)
         (-objective).backward()
@@ -77,6 +77,6 @@ def activation_maximisation(trunk_spec, layer: str, units: list[int] | None = No
 @torch.no_grad()
 def unit_activation(trunk_spec, layer: str, images01: torch.Tensor, units: list[int], arch: str | None = None) -> torch.Tensor:
     """Mean activation of each unit on each image: (N, len(units)), with image i scored for unit i."""
-    trunk, norm = frozen_trunk(trunk_spec, arch)
-    feats = trunk(to_input(images01, norm), [layer])[layer]
+    trunk, input_norm = frozen_trunk(trunk_spec, arch)
+    feats = trunk(to_input(images01, input_norm), [layer])[layer]
     return feats[:, units].mean(dim=(2, 3))

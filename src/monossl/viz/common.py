@@ -14,8 +14,8 @@ def frozen_trunk(spec, arch: str | None = None, seed: int = 0) -> tuple[Trunk, s
     return absorb_batchnorm(trunk), meta.get("input_norm", "unit")
 
 
-def to_input(image01: torch.Tensor, norm: str) -> torch.Tensor:
+def to_input(image01: torch.Tensor, input_norm: str) -> torch.Tensor:
     """[0, 1] images -> the trunk's input range (differentiable)."""
-    if norm == "imagenet":
+    if input_norm == "imagenet":
         return (image01 - IMAGENET_MEAN.to(image01)) / IMAGENET_STD.to(image01)
     return image01 * 2 - 1

@@ -15,12 +15,12 @@ from monossl.viz.common import frozen_trunk
 @torch.no_grad()
 def unit_scores(trunk_spec, images: np.ndarray, layer: str, arch: str | None = None, batch_size: int = 500) -> np.ndarray:
     """(N, C): the mean activation of every unit of `layer` on uint8 NHWC images."""
-    trunk, norm = frozen_trunk(trunk_spec, arch)
+    trunk, input_norm = frozen_trunk(trunk_spec, arch)
     trunk.check_taps([layer])
     out = []
     for start in range(0, len(images), batch_size):
         batch = torch.from_numpy(np.ascontiguousarray(images[start:start + batch_size])).permute(0, 3, 1, 2)
-        out.append(trunk(prepare_input(batch, norm), [layer])[layer].mean(dim=(2, 3)))
+        out.append(trunk(prepare_input(batch, input_norm), [layer])[layer].mean(dim=(2, 3)))
     return torch.cat(out).numpy()
 
 

@@ -44,21 +44,21 @@ def style_transfer(trunk_spec, content: torch.Tensor, style: torch.Tensor, style
                    steps: int = 50, arch: str | None = None, seed: int = 0, progress: bool = True) -> tuple[torch.Tensor, list[float]]:
     """Returns the stylised image (1, 3, H, W) in [0, 1] and the total loss after each L-BFGS step."""
     torch.manual_seed(seed)
-    trunk, norm = frozen_trunk(trunk_spec, arch, seed)
+    trunk, input_norm = frozen_trunk(trunk_spec, arch, seed)
     defaults = default_layers(trunk.tap_names)
     style_layers = trunk.check_taps(style_layers or defaults[0])
     content_layer = trunk.check_taps([content_layer or defaults[1]])[0]
     taps = sorted(set(style_layers) | {content_layer}, key=trunk.tap_names.index)
     with torch.no_grad():
-        style_grams = {t: gram(v) for t, v in trunk(to_input(style, norm), taps).items() if t in style_layers}
-        content_target = trunk(to_input(content, norm), [content_layer])[content_layer]
+        style_grams = {t: gram(v) for t, v in trunk(to_input(style, input_norm), taps).items() if t in style_layers}
+        content_target = trunk(to_input(content, input_norm), [content_layer])[content_layer]
     image = content.clone().contiguous().requires_grad_(True)
     optimiser = torch.optim.LBFGS([image], lr=1.0, max_iter=10, history_size=20, line_search_fn="strong_wolfe")
     history: list[float] = []
 
     def closure():
         optimiser.zero_grad(set_to_none=True)
-        feats = trunk(to_input(image.clamp(0, 1), norm), taps)
+        feats = trunk(to_input(image.clamp(0, 1), input_norm), taps)
         loss_style = sum((gram(feats[t]) - style_grams[t]).pow(2).sum() / style_grams[t].pow(2).sum() for t in style_layers)
         loss_content = (feats[content_layer] - content_target).pow(2).sum() / content_target.pow(2).sum()
         loss = style_weight * loss_style + content_weight * loss_content
