@@ -224,6 +224,7 @@ def test_bad_input_across_commands(rgb_image, tiny_cifar, tmp_path, capsys):
         (["pretrain", "rotnet", "--patches", str(truncated), "--epochs", "1", "--batch-size", "16"], "truncated"),
         (["pretrain", "supervised", "--folder", str(labelled), "--epochs", "1", "--batch-size", "2"], "beside the class folders"),
         (["pretrain", "supervised", *src], "needs labels"),
+        (["pretrain", "rotnet", *src, "--arch", "alexnet"], "--arch alexnet cannot see 32-px patches"),
         *([(["pretrain", "rotnet", *src, "--out", str(readonly / "run")], "not writable")] if os.geteuid() else []),
         (["pretrain", "rotnet", *src, "--resume", "--out", str(tmp_path / "never")], "no interrupted run"),
         (["pretrain", "rotnet", *src, "--config", str(tmp_path / "none.yaml")], "no such file"),

@@ -102,6 +102,16 @@ def check(config):
     if config.seed < 0:
         raise UserError(f"--seed {config.seed}: must be 0 or more")
     config.input.validate()
+    if config.arch != "cifar":
+        from monossl.methods.classifier import crop_size, feature_dim
+        from monossl.nets.registry import build_trunk
+
+        crop = crop_size(config.arch, config.input.size)
+        try:
+            feature_dim(build_trunk(config.arch), crop)
+        except RuntimeError:
+            raise UserError(f"--arch {config.arch} cannot see {config.input.size}-px patches ({crop}-px crops are too small "
+                            "for its pooling); use --size 128 or more, or --arch cifar") from None
     length = config.input.length()
     if length is not None and length < config.batch_size * config.devices:
         raise UserError(f"{length} training images but --batch-size {config.batch_size} on {config.devices} device(s); "
