@@ -20,8 +20,8 @@ def aug(scale=False, rotation=False, jitter=False, flip=True) -> dict:
 class Row:
     key: str
     label: str
-    paper: tuple[float, ...]
-    kind: str  # pretrain | random | kraehenbuehl
+    paper: tuple[float, ...] | None  # None: a row of ours, not in the paper
+    kind: str  # pretrain | random | random-critic | kraehenbuehl
     method: str | None = None
     train: str | None = None  # image_a | image_b | deka | kilo | cifar10 | cifar100 | imagenet
     augment: dict = field(default_factory=lambda: dict(ALL_AUG))
@@ -51,6 +51,8 @@ IMAGENET_TAPS = ("conv1", "conv2", "conv3", "conv4", "conv5")
 TABLE1 = Table("table1", "Ablating data augmentation using MonoGAN (CIFAR-10 linear probes)", "cifar10", "cifar", CIFAR_TAPS, (
     Row("a", "Fully sup.", (66.5, 70.1, 72.4, 75.9), "pretrain", "supervised", "cifar10"),
     Row("b", "Random feat.", (57.8, 55.5, 54.2, 47.3), "random"),
+    Row("rc", "Random critic", None, "random-critic",
+        note="ours, not in the paper: MonoGAN's critic at init (LeakyReLU, no BatchNorm), the random trunk that matches rows c-j"),
     Row("c", "No aug.", (57.9, 56.2, 54.2, 47.8), "pretrain", "monogan", "image_b", aug(flip=False),
         note="the single image cloned d times: scale, rotation, jitter and flip off"),
     Row("d", "Jitter", (58.9, 58.0, 57.0, 49.8), "pretrain", "monogan", "image_b", aug(jitter=True)),
@@ -86,6 +88,8 @@ TABLE2 = Table("table2", "ImageNet LSVRC-12 linear probes (AlexNet, 10-crop)", "
 TABLE3 = Table("table3", "CIFAR-10 linear probes", "cifar10", "cifar", CIFAR_TAPS, (
     Row("a", "Fully supervised", (66.5, 70.1, 72.4, 75.9), "pretrain", "supervised", "cifar10"),
     Row("b", "Random", (57.8, 55.5, 54.2, 47.3), "random"),
+    Row("rc", "Random critic", None, "random-critic",
+        note="ours, not in the paper: MonoGAN's critic at init (LeakyReLU, no BatchNorm), the random trunk that matches rows d-e"),
     Row("c", "RotNet", (64.4, 65.6, 65.6, 59.1), "pretrain", "rotnet", "cifar10", note="trained on all of CIFAR-10"),
     Row("d", "GAN (CIFAR-10)", (67.7, 73.0, 72.5, 69.2), "pretrain", "monogan", "cifar10"),
     Row("e", "MonoGAN", (68.1, 72.3, 70.8, 63.5), "pretrain", "monogan", "image_b"),

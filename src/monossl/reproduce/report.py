@@ -17,12 +17,16 @@ if TYPE_CHECKING:
 
 def cells(table: Table, row: Row, taps: dict | None) -> list[str]:
     if taps is None:
-        return [f"– ({p:.1f})" for p in row.paper]
-    return [f"{taps[t]['top1']:.1f} ({p:.1f})" for t, p in zip(table.taps, row.paper)]
+        return [f"– ({p})" for p in paper_cells(table, row)]
+    return [f"{taps[t]['top1']:.1f} ({p})" for t, p in zip(table.taps, paper_cells(table, row))]
+
+
+def paper_cells(table: Table, row: Row) -> list[str]:
+    return [f"{p:.1f}" for p in row.paper] if row.paper else ["–"] * len(table.taps)
 
 
 def mean_gap(table: Table, row: Row, taps: dict | None) -> float | None:
-    if taps is None:
+    if taps is None or row.paper is None:
         return None
     return sum(taps[t]["top1"] - p for t, p in zip(table.taps, row.paper)) / len(row.paper)
 
@@ -40,7 +44,7 @@ def write_report(table: Table, budget: Budget, results: dict, out: Path) -> None
         label = row.label + (" ¹" if row.note else "")
         lines.append(f"| ({row.key}) | {label} | " + " | ".join(cells(table, row, taps)) + f" | {'' if gap is None else f'{gap:+.1f}'} |")
         writer.writerow([row.key, row.label] + [("" if taps is None else f"{taps[t]['top1']:.2f}") for t in table.taps]
-                        + list(row.paper) + ["" if gap is None else f"{gap:.2f}"])
+                        + list(row.paper or [""] * len(table.taps)) + ["" if gap is None else f"{gap:.2f}"])
     notes = [f"- ({r.key}) {r.note}" for r in table.rows if r.note]
     if notes:
         lines += ["", "¹ Notes:"] + notes
@@ -54,7 +58,8 @@ def plot_table(table: Table, results: dict, path: Path) -> None:
     lines = []
     for i, row in enumerate(r for r in table.rows if r.key in results):
         lines.append(dict(label=f"({row.key}) {row.label}", values=[results[row.key][t]["top1"] for t in table.taps], colour=i))
-        lines.append(dict(values=list(row.paper), colour=i, dashed=True))
+        if row.paper:
+            lines.append(dict(values=list(row.paper), colour=i, dashed=True))
     plot_depth(path, list(table.taps), lines, f"{table.title}\nsolid: ours, dashed: paper")
 
 
