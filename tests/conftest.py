@@ -1,7 +1,9 @@
 """Shared fixtures: tiny synthetic data made by the tests, and the real data in ../shared when present."""
 from __future__ import annotations
 
+import http.server
 import os
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -73,3 +75,30 @@ def tiny_cifar(tmp_path, monkeypatch) -> Path:
     root = tmp_path / "data"
     write_cifar(root)
     return root
+
+
+class FileServer:
+    """Serves named files on a local port (the downloads' stand-in for the official mirrors); a request
+    for any other name gets a 404. `url(name)` is the address of one file."""
+
+    def __init__(self, files: dict[str, bytes]):
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                payload = files.get(self.path.rsplit("/", 1)[-1])
+                self.send_response(200 if payload is not None else 404)
+                self.send_header("Content-Length", str(len(payload or b"")))
+                self.end_headers()
+                self.wfile.write(payload or b"")
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.base = f"http://127.0.0.1:{self.server.server_port}/files"
+
+    def url(self, name: str) -> str:
+        return f"{self.base}/{name}"
+
+    def close(self):
+        self.server.shutdown()

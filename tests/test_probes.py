@@ -1,10 +1,8 @@
 """CIFAR loading and download, `monossl probe` end to end, resume, and bad input."""
 import hashlib
-import http.server
 import io
 import json
 import tarfile
-import threading
 
 import numpy as np
 import pytest
@@ -15,7 +13,7 @@ from monossl.data.cifar import load_cifar
 from monossl.errors import UserError
 from monossl.nets import build_trunk, save_trunk
 from monossl.probes import ProbeConfig, probe_arrays
-from conftest import write_cifar
+from conftest import FileServer, write_cifar
 
 
 def test_tiny_cifar_loads_with_shapes_and_labels(tiny_cifar):
@@ -40,28 +38,6 @@ def test_malformed_data_is_a_clear_error(tmp_path, monkeypatch):
         load_cifar("cifar10", junk, train=False)
 
 
-class ArchiveServer:
-    """Serves one archive on a local port (the download's stand-in for the official mirror)."""
-
-    def __init__(self, payload: bytes):
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_port}/cifar-10-python.tar.gz"
-
-    def close(self):
-        self.server.shutdown()
-
-
 def fake_archive(tmp_path) -> bytes:
     write_cifar(tmp_path / "src")
     buffer = io.BytesIO()
@@ -73,9 +49,9 @@ def fake_archive(tmp_path) -> bytes:
 def test_download_verifies_checksum_and_extracts(tmp_path, monkeypatch):
     payload = fake_archive(tmp_path)
     monkeypatch.setitem(cifar.SPECS["cifar10"], "counts", (60, 30))
-    server = ArchiveServer(payload)
+    server = FileServer({"cifar-10-python.tar.gz": payload})
     try:
-        monkeypatch.setenv("MONOSSL_CIFAR10_URL", server.url)
+        monkeypatch.setenv("MONOSSL_CIFAR10_URL", server.url("cifar-10-python.tar.gz"))
         monkeypatch.setitem(cifar.SPECS["cifar10"], "md5", "0" * 32)
         with pytest.raises(UserError, match="checksum"):
             load_cifar("cifar10", tmp_path / "root1")

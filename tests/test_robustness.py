@@ -1,14 +1,12 @@
 """Robustness: kill -9 then --resume for every command, two-process DDP, start-up imports, the paper's
 images fetched and verified, and bad input across commands (one line, exit 2, nothing left behind)."""
 import hashlib
-import http.server
 import io
 import json
 import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -19,6 +17,7 @@ from PIL import Image
 
 from monossl.cli import main
 from monossl.nets import load_trunk
+from conftest import FileServer
 
 pytestmark = pytest.mark.integration
 ENV = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
@@ -129,36 +128,16 @@ def test_help_and_generate_import_only_what_they_use():
     assert out.strip() == "[] []"
 
 
-class Server:
-    def __init__(self, files: dict[str, bytes]):
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):
-                payload = files.get(self.path.rsplit("/", 1)[-1])
-                self.send_response(200 if payload is not None else 404)
-                self.end_headers()
-                self.wfile.write(payload or b"")
-
-            def log_message(self, *args):
-                pass
-
-        self.server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_port}/images"
-
-    def close(self):
-        self.server.shutdown()
-
-
 def test_paper_images_are_fetched_verified_and_cached(tmp_path, monkeypatch):
     from monossl.data import paper_images
 
     buffer = io.BytesIO()
     Image.fromarray(np.full((30, 80, 3), 120, np.uint8)).save(buffer, format="PNG")
     payload = buffer.getvalue()
-    server = Server({"animals.png": payload})
+    server = FileServer({"animals.png": payload})
     try:
         monkeypatch.delenv("MONOSSL_IMAGES", raising=False)
-        monkeypatch.setenv("MONOSSL_IMAGES_URL", server.url)
+        monkeypatch.setenv("MONOSSL_IMAGES_URL", server.base)
         monkeypatch.setitem(paper_images.PAPER_IMAGES["image_b"], "sha256", "0" * 64)
         with pytest.raises(paper_images.UserError, match="does not match"):
             paper_images.paper_image("image_b", data_root=tmp_path)
