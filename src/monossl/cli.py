@@ -184,7 +184,7 @@ def pretrain_defaults(data: dict, method: str) -> dict:
            "count": inp.count, "endless": inp.endless, "data_root": inp.data_root, "size": aug.size, "beta": aug.beta,
            "gamma": aug.gamma, "max_angle": aug.max_angle, "no_scale": not aug.scale, "no_rotation": not aug.rotation,
            "no_jitter": not aug.jitter, "no_flip": not aug.flip, "arch": config.arch, "epochs": config.epochs,
-           "batch_size": config.batch_size, "seed": config.seed, "device": config.device, "devices": config.devices,
+           "batch_size": config.batch_size, "seed": config.seed, "device": config.device, "devices": config.devices, "nodes": config.nodes,
            "precision": config.precision, "workers": config.workers, "logger": config.logger}
     if config.out:
         out["out"] = config.out
@@ -204,7 +204,7 @@ def cmd_pretrain(args) -> None:
                              count=args.count, endless=args.endless, augment=augment_config(args), data_root=args.data_root)
     config = PretrainConfig(method=args.method, out=args.out, input=train_input, arch=args.arch, epochs=args.epochs,
                             batch_size=args.batch_size, seed=args.seed, device=args.device, devices=args.devices,
-                            precision=args.precision, workers=args.workers, logger=args.logger, hparams=hparams)
+                            nodes=args.nodes, precision=args.precision, workers=args.workers, logger=args.logger, hparams=hparams)
     pretrain(config, resume=args.resume)
 
 
@@ -245,7 +245,8 @@ def add_method_parser(methods, name: str, method, argv: list[str]) -> None:
     m.add_argument("--out", default=None, help="run folder (required)")
     m.add_argument("--seed", type=int, default=0, help="random seed")
     m.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="where to train")
-    m.add_argument("--devices", type=int, default=1, help="devices per node (DDP when > 1)")
+    m.add_argument("--devices", type=int, default=1, help="devices (processes) per node (DDP when > 1)")
+    m.add_argument("--nodes", type=int, default=1, help="nodes, each running this command under torchrun or fabric run")
     m.add_argument("--precision", default="32-true", help="Fabric precision, e.g. bf16-mixed on GPUs")
     m.add_argument("--workers", type=int, default=2, help="data-loading workers")
     m.add_argument("--logger", default="none", choices=["none", "csv", "tensorboard"],

@@ -93,7 +93,7 @@ def check(config):
 
     if config.arch not in ARCHS:
         raise UserError(f"--arch {config.arch}: choose one of {', '.join(ARCHS)}")
-    for name in ("epochs", "batch_size", "devices"):
+    for name in ("epochs", "batch_size", "devices", "nodes"):
         value = getattr(config, name)
         if not isinstance(value, int) or value < 1:
             raise UserError(f"--{name.replace('_', '-')} {value}: must be a whole number, at least 1")
@@ -113,8 +113,8 @@ def check(config):
             raise UserError(f"--arch {config.arch} cannot see {config.input.size}-px patches ({crop}-px crops are too small "
                             "for its pooling); use --size 128 or more, or --arch cifar") from None
     length = config.input.length()
-    if length is not None and length < config.batch_size * config.devices:
-        raise UserError(f"{length} training images but --batch-size {config.batch_size} on {config.devices} device(s); "
+    if length is not None and length < config.batch_size * config.devices * config.nodes:
+        raise UserError(f"{length} training images but --batch-size {config.batch_size} on {config.devices * config.nodes} device(s); "
                         "raise --count or lower --batch-size")
     hparams = resolve_hparams(config.method, config.hparams)
     method_module(config.method).check(config, hparams)

@@ -47,7 +47,8 @@ class PretrainConfig:
     batch_size: int = 128
     seed: int = 0
     device: str = "auto"
-    devices: int = 1
+    devices: int = 1  # processes per node
+    nodes: int = 1  # machines, each running the same command (torchrun / fabric run)
     precision: str = "32-true"
     workers: int = 2
     logger: str = "none"  # none | csv | tensorboard, beside metrics.jsonl
@@ -87,7 +88,7 @@ class Run:
         if accelerator == "cuda" and not torch.cuda.is_available():
             raise UserError("--device cuda: no CUDA device is visible; use --device cpu")
         logging.getLogger("lightning.fabric").setLevel(logging.WARNING)  # no banners on normal runs
-        self.fabric = Fabric(accelerator=accelerator, devices=config.devices, precision=config.precision,
+        self.fabric = Fabric(accelerator=accelerator, devices=config.devices, num_nodes=config.nodes, precision=config.precision,
                              loggers=make_loggers(config.logger, self.out))
         self.fabric.launch()
         # one seed on every rank (Fabric's DistributedSampler shuffles with it, so the shards stay disjoint);
