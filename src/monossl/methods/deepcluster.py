@@ -17,6 +17,7 @@ each epoch's fresh patches are clustered and then trained on, so a label always 
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import kornia.augmentation as K
@@ -112,9 +113,12 @@ def clustering_features(run, net: Net, data, crop: int) -> np.ndarray:
 def recluster(run, net: Net, data, hp: Hparams, epoch: int, crop: int) -> dict:
     """Steps 1-5 of the module docstring; returns labels, this rank's sampling order and k-means statistics."""
     cfg, fabric = run.config, run.fabric
+    start = time.perf_counter()
     feats = clustering_features(run, net, data, crop)  # 1
+    features_seconds, start = time.perf_counter() - start, time.perf_counter()
     result = cluster_features(feats, hp.k, hp.pca_dim, hp.kmeans_iters, seed=derive_seed(cfg.seed, "kmeans", epoch) % 2**31,
                               redo=hp.kmeans_redo) if fabric.is_global_zero else {}  # 2
+    kmeans_seconds = time.perf_counter() - start
     labels = fabric.broadcast(result.get("labels"), src=0)  # 3
     if fabric.is_global_zero:
         atomic_write_bytes(run.out / "clusters" / f"epoch{epoch + 1:03d}.npy", npy_bytes(labels.astype(np.int32)))
@@ -124,7 +128,8 @@ def recluster(run, net: Net, data, hp: Hparams, epoch: int, crop: int) -> dict:
         net.top.weight.normal_(0, 0.01, generator=generator(cfg.seed, "top", epoch))
         net.top.bias.zero_()
     return {"labels": labels, "order": order[fabric.global_rank::world], "empty": fabric.broadcast(result.get("empty", 0)),
-            "kmeans_loss": fabric.broadcast(result.get("kmeans_loss", 0.0))}  # 4: a disjoint shard per rank
+            "kmeans_loss": fabric.broadcast(result.get("kmeans_loss", 0.0)),  # 4: a disjoint shard per rank
+            "features_seconds": features_seconds, "kmeans_seconds": kmeans_seconds}
 
 
 def npy_bytes(array: np.ndarray) -> bytes:
@@ -168,5 +173,6 @@ def train(run, hp: Hparams) -> None:
             top_optimiser.step()
             run.log_step(epoch, loss=loss.detach())
         run.end_epoch(epoch, state, trunk=trunk, **change, empty_clusters=clusters["empty"],
-                      kmeans_loss=clusters["kmeans_loss"], loss=loss.detach())
+                      kmeans_loss=clusters["kmeans_loss"], loss=loss.detach(),
+                      features_seconds=clusters["features_seconds"], kmeans_seconds=clusters["kmeans_seconds"])
     run.finish(trunk)
