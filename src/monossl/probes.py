@@ -57,9 +57,9 @@ class ProbeConfig:
     nesterov: bool = True
     weight_decay: float = 5e-4
     batch_size: int = 192
-    augment: str = "flip"  # none | flip | crop-flip (see the module docstring; chosen by measurement, README)
-    norm: str = "channel"  # channel | feature
-    bn_stats: str = "batch"  # batch | population
+    augment: str = "flip"  # none | flip | crop-flip; defaults chosen by measurement (README, "monossl probe")
+    norm: str = "feature"  # channel | feature
+    bn_stats: str = "population"  # batch | population
     crop_padding: int = 4  # crop-flip: zero padding before the random crop
     pool_target: int = 9600  # pooled dims per tap on image folders; CIFAR uses full resolution
     seed: int = 0
