@@ -93,6 +93,22 @@ def test_generator_output_shape_and_range():
         assert x.shape == (3, 3, size, size) and x.abs().max() <= 1
 
 
+@pytest.mark.parametrize("kind,checkerboard", [("deconv", True), ("resize", False), ("bilinear", False)])
+def test_only_transposed_convs_draw_checkerboards(kind, checkerboard):
+    """A constant map stays constant (away from the border) through resize + conv, but a 4x4 stride-2
+    transposed conv gives it a period-2 pattern (Odena et al. 2016)."""
+    from monossl.methods.gan_nets import upsampling
+
+    torch.manual_seed(0)
+    layer = torch.nn.Sequential(*upsampling(4, 3, kind))
+    out = layer(torch.ones(1, 4, 8, 8))[..., 2:-2, 2:-2]
+    spread = out.std(dim=(2, 3)).max().item()
+    assert (spread > 1e-3) == checkerboard
+    for size in (32, 64):
+        g = DCGANGenerator(latent=16, size=size, dim=8, upsample=kind).eval()
+        assert g(torch.randn(2, 16)).shape == (2, 3, size, size)
+
+
 def test_bigan_losses_swap_labels():
     confident_real, confident_fake = torch.full((4,), 8.0), torch.full((4,), -8.0)
     loss_d, loss_eg = bigan_losses(confident_real, confident_fake)

@@ -6,15 +6,18 @@ import math
 import torch.nn.functional as F
 from torch import nn
 
-UPSAMPLERS = ("deconv", "resize")
+UPSAMPLERS = ("deconv", "resize", "bilinear")
 
 
 def upsampling(cin: int, cout: int, kind: str) -> list[nn.Module]:
-    """x2 upsampling: DCGAN's 4x4 stride-2 transposed conv, or nearest-neighbour resize then a 3x3 conv,
-    which cannot draw checkerboard artifacts (Odena et al., "Deconvolution and Checkerboard Artifacts", 2016)."""
+    """x2 upsampling: DCGAN's 4x4 stride-2 transposed conv (`deconv`), or a resize then a 3x3 conv, which
+    cannot draw checkerboard artifacts (Odena et al., "Deconvolution and Checkerboard Artifacts", 2016):
+    nearest-neighbour (`resize`, their recommendation) or bilinear (`bilinear`, no 2x2 blocks either)."""
     if kind == "deconv":
         return [nn.ConvTranspose2d(cin, cout, 4, 2, 1)]
-    return [nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(cin, cout, 3, 1, 1)]
+    mode = "nearest" if kind == "resize" else "bilinear"
+    return [nn.Upsample(scale_factor=2, mode=mode, **({} if mode == "nearest" else {"align_corners": False})),
+            nn.Conv2d(cin, cout, 3, 1, 1)]
 
 
 class DCGANGenerator(nn.Module):

@@ -28,7 +28,7 @@ from monossl.viz.grid import save_grid
 class Hparams:
     latent: int = 128
     gen_dim: int = 128  # 4*gen_dim channels at 4x4: 512, WGAN-GP's DCGAN generator
-    upsample: str = "deconv"  # deconv (DCGAN's 4x4 stride-2 transposed convs) | resize (nearest x2 + 3x3 conv)
+    upsample: str = "deconv"  # deconv (DCGAN's 4x4 stride-2 transposed convs) | resize | bilinear (x2 + 3x3 conv)
     critic_steps: int = 5
     gp_lambda: float = 10.0
     lr: float = 1e-4
@@ -44,7 +44,7 @@ def check(config, hp: Hparams) -> None:
     if config.arch != "cifar" or config.input.size != 32:
         raise UserError("monogan: the critic is the CIFAR trunk at 32x32; use --arch cifar --size 32")
     if hp.upsample not in UPSAMPLERS:
-        raise UserError(f"--upsample {hp.upsample}: choose {' or '.join(UPSAMPLERS)}")
+        raise UserError(f"--upsample {hp.upsample}: choose {', '.join(UPSAMPLERS)}")
     if hp.lr <= 0 or hp.critic_steps < 1 or hp.latent < 1 or hp.gen_dim < 1 or hp.samples < 1:
         raise UserError("monogan: --lr, --critic-steps, --latent, --gen-dim and --samples must be positive")
     if not (0 <= hp.beta1 < 1 and 0 <= hp.beta2 < 1):
