@@ -24,6 +24,9 @@ demo: $(STAMP)
 bench: $(STAMP)
 	$(PYTHON) benchmarks/bench_generate.py
 	$(PYTHON) benchmarks/bench_probe.py $(if $(DATA),--data-root $(DATA))
+	$(PYTHON) benchmarks/bench_train.py $(if $(DATA),--data-root $(DATA))
+	$(PYTHON) benchmarks/bench_threads.py $(if $(DATA),--data-root $(DATA))
+	$(PYTHON) benchmarks/bench_folder_probe.py
 
 clean:
 	rm -rf $(STAMP) $(DEMO_OUT) build src/*.egg-info
