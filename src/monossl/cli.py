@@ -112,8 +112,8 @@ def add_probe_parser(sub, argv: list[str]) -> None:
     p.add_argument("--norm", choices=NORMS, default=None,
                    help=f"probe BatchNorm per channel (BatchNorm2d on the tap) or per feature (preset: {paper.norm})")
     p.add_argument("--bn-stats", choices=BN_STATS, default=None,
-                   help=f"probe BatchNorm statistics: per batch (running ones at test) or fixed training-set ones "
-                        f"(preset: {paper.bn_stats})")
+                   help=f"probe BatchNorm statistics: per batch (running ones at test), fixed training-set ones, or "
+                        f"auto: fixed on CIFAR, per batch on image folders (preset: {paper.bn_stats})")
     p.add_argument("--taps", default=None, help="comma-separated taps (default: all)")
     p.add_argument("--train-limit", type=int, default=None, help="probe on a seeded subset of the training split "
                    "(quick screens; image folders keep an equal share per class)")

@@ -10,7 +10,9 @@ Protocol options (`ProbeConfig`, every one recorded in the result):
 * `norm`: `channel` normalises each tap per channel, over batch and positions (BatchNorm2d
   semantics, as the linear-probes code); `feature` normalises every flattened dimension on its own.
 * `bn_stats`: `batch` trains with batch statistics and evaluates with running ones (PyTorch's
-  BatchNorm); `population` fixes them to the whole training set's, for training and evaluation.
+  BatchNorm); `population` fixes them to the whole training set's, for training and evaluation;
+  `auto` (default) is `population` where features are cached (CIFAR) and `batch` on image folders,
+  whose augmented views are never cached.
 
 CIFAR: taps at full resolution. With `none` and `flip`, the frozen trunk's features are extracted
 once (fp16, spilled to a memory map beyond `memory_budget_gb`); `flip` extracts the mirrored
@@ -44,7 +46,7 @@ from monossl.seeding import derive_seed, generator, rng
 
 AUGMENTS = ("none", "flip", "crop-flip")
 NORMS = ("channel", "feature")
-BN_STATS = ("batch", "population")
+BN_STATS = ("auto", "batch", "population")
 
 
 @dataclass(frozen=True)
@@ -59,7 +61,7 @@ class ProbeConfig:
     batch_size: int = 192
     augment: str = "flip"  # none | flip | crop-flip; defaults chosen by measurement (README, "monossl probe")
     norm: str = "feature"  # channel | feature
-    bn_stats: str = "population"  # batch | population
+    bn_stats: str = "auto"  # auto (population on cached CIFAR features, batch on image folders) | batch | population
     crop_padding: int = 4  # crop-flip: zero padding before the random crop
     pool_target: int = 9600  # pooled dims per tap on image folders; CIFAR uses full resolution
     seed: int = 0
@@ -283,6 +285,13 @@ def epoch_range(config: ProbeConfig, start: int):
                 disable=not sys.stderr.isatty())
 
 
+def resolve_stats(config: ProbeConfig, cached: bool) -> ProbeConfig:
+    """`bn_stats="auto"`: population statistics on cached features, batch statistics on image folders."""
+    if config.bn_stats == "auto":
+        return replace(config, bn_stats="population" if cached else "batch")
+    return config
+
+
 def train_probes(probes: LinearProbes, batches, n: int, labels: torch.Tensor, config: ProbeConfig,
                  state: TrainState, resume: bool, evaluate=None) -> list[dict]:
     """The probes' SGD loop. `batches(epoch, order)` yields (rows, {tap: float features}) for the
@@ -319,7 +328,7 @@ def probe_arrays(trunk: Trunk, train: tuple[np.ndarray, np.ndarray], test: tuple
                  cache: dict | None = None) -> tuple[dict[str, dict[str, float]], list[dict]]:
     """Probe every tap on in-memory uint8 NHWC images (CIFAR). Returns the test metrics per tap and
     the learning curve. `cache` (a dict kept by the caller) lets several seeds share one extraction."""
-    config.validate()
+    config = resolve_stats(config.validate(), cached=True)
     torch.manual_seed(derive_seed(config.seed, "probe-init"))
     features = TapFeatures(trunk, taps or trunk.tap_names, input_norm=input_norm, pool_target=None)
     scratch = state_path.parent if state_path else None
@@ -383,7 +392,7 @@ def probe_folder(trunk: Trunk, train_dir: str, val_dir: str, taps: list[str] | N
     `train_limit` / `test_limit` keep a seeded subset with an equal share of every class."""
     from monossl.data.folder import ImageFolder
 
-    config.validate()
+    config = resolve_stats(config.validate(), cached=False)
     torch.manual_seed(derive_seed(config.seed, "probe-init"))
     crop = trunk.input_size
     train = ImageFolder(train_dir, crop=crop, train=True, seed=config.seed, limit=config.train_limit)
@@ -483,7 +492,7 @@ def run_probe(trunk_spec: str, dataset: str, out: str | Path, arch: str | None =
         done["seeds"][str(seed)], done["curves"][str(seed)] = metrics, curve
         write_json(partial_path, done)
         state_path.unlink(missing_ok=True)
-    protocol = {**asdict(config), "seeds": seeds,
+    protocol = {**asdict(resolve_stats(config, cached=images is not None)), "seeds": seeds,
                 "pooling": "full resolution" if images is not None else "adaptive max", "arch": arch_used,
                 "trunk_meta": {k: v for k, v in meta.items() if k not in ("config", "seed")}}
     result = ProbeResult(aggregate(done["seeds"]), dataset, f"{trunk_spec} ({arch_used})", protocol=protocol,
