@@ -178,7 +178,7 @@ def extract(features: TapFeatures, images: np.ndarray, config: ProbeConfig, scra
         else:
             out[t] = np.empty((rows, d), np.float16)
     views = [(0, images)] + ([(n, flip_nhwc(images))] if flip else [])
-    total = sum(range(0, n, batch_size).__len__() for _ in views)
+    total = len(views) * math.ceil(n / batch_size)
     with tqdm(total=total, desc=desc, unit="batch", disable=not sys.stderr.isatty(), leave=False) as bar:
         for offset, view in views:
             for start in range(0, n, batch_size):
