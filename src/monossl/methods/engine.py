@@ -104,7 +104,7 @@ class Run:
         self.cpu_seconds = 0.0  # process CPU time spent in epochs, carried across --resume
         self._bar = None
         self._finite = None  # device-side: have all logged values been finite since the last check?
-        self._epoch_cpu = self._epoch_wall = None
+        self._epoch_start = None  # (CPU clock, wall clock) when the current epoch began
 
     # -- directory -----------------------------------------------------------------------------
     def prepare(self) -> None:
@@ -154,13 +154,13 @@ class Run:
         self._bar = tqdm(loader, desc=f"{self.config.method} epoch {epoch + 1}/{self.config.epochs}", unit="batch",
                          disable=not (self.fabric.is_global_zero and sys.stderr.isatty()), leave=False)
         self._tick = time.perf_counter()
-        if self._epoch_cpu is None:
+        if self._epoch_start is None:
             self.start_epoch()
         yield from self._bar
 
     def start_epoch(self) -> None:
         """Start the epoch's clocks before work that precedes its batches (DeepCluster's clustering)."""
-        self._epoch_cpu, self._epoch_wall = cpu_clock(), time.perf_counter()
+        self._epoch_start = (cpu_clock(), time.perf_counter())
 
     # -- bookkeeping ---------------------------------------------------------------------------
     def log_step(self, epoch: int, **values) -> None:
@@ -199,11 +199,12 @@ class Run:
         """Log the epoch and write the checkpoint atomically (rank 0 writes; all wait). With `trunk`,
         also keep a probe-ready snapshot `RUN/trunks/epochNNN.pt`, to see how features move with training."""
         self.check_finite(epoch, values)
-        wall = time.perf_counter() - self._epoch_wall if self._epoch_wall is not None else 0.0
-        if self._epoch_cpu is not None:
-            self.cpu_seconds += cpu_clock() - self._epoch_cpu
-            self._epoch_cpu = None
-        self._epoch_wall = None
+        wall = 0.0
+        if self._epoch_start is not None:
+            cpu_start, wall_start = self._epoch_start
+            self.cpu_seconds += cpu_clock() - cpu_start
+            wall = time.perf_counter() - wall_start
+            self._epoch_start = None
         if self.fabric.world_size > 1 and trunk is not None:
             values["ranks_agree"] = float(self.ranks_agree(trunk))
         state["epoch"] = epoch + 1
