@@ -36,7 +36,10 @@ def test_supervised_on_a_dataset(tiny_cifar, tmp_path):
                  "--epochs", "2", "--batch-size", "16", "--workers", "0"]) == 0
     hparams = json.loads((run / "config.json").read_text())["hparams"]
     assert hparams["momentum"] == 0.9 and hparams["weight_decay"] == 5e-4 and hparams["milestones"] == [0.3, 0.6, 0.8]
+    assert hparams["lr"] == 0.01
     assert load_trunk(run)[1] == "cifar"
+    epochs = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if '"test_acc"' in line]
+    assert len(epochs) == 2 and all(0 <= e["test_acc"] <= 100 for e in epochs)
 
 
 def test_killed_run_resumes_to_the_same_trunk(rgb_image, tmp_path, monkeypatch):

@@ -36,7 +36,7 @@ def test_paper_numbers_are_complete():
 
 
 def test_reproduce_smoke_writes_tables_and_reuses_runs(tiny_cifar, images_dir, tmp_path):
-    assert BUDGETS["smoke"].probe_train_limit >= 60  # the tiny set is probed whole
+    assert BUDGETS["smoke"].cifar.probe_train_limit >= 60  # the tiny set is probed whole
     out = tmp_path / "rep"
     args = ["reproduce", "table1", "--budget", "smoke", "--out", str(out), "--data-root", str(tiny_cifar),
             "--images", str(images_dir), "--rows", "b,rc,c,j", "--workers", "0"]
@@ -45,6 +45,7 @@ def test_reproduce_smoke_writes_tables_and_reuses_runs(tiny_cifar, images_dir, t
     assert "| (j) | All | " in md and "(68.1)" in md and "(57.8)" in md
     rows = list(csv.DictReader((out / "table1.csv").open()))
     assert [r["row"] for r in rows] == ["a", "b", "rc", *"cdefghij"]
+    assert rows[-1]["seeds"] == "1" and rows[0]["seeds"] == ""
     assert rows[1]["conv1_ours"] != "" and rows[0]["conv1_ours"] == ""  # (a) was not run
     assert rows[2]["conv1_ours"] != "" and rows[2]["conv1_paper"] == "" and "| (rc) | Random critic ¹ |" in md
     assert (out / "table1.png").exists() and "table1" in (out / "index.md").read_text()
@@ -83,3 +84,100 @@ def test_demo_with_data_reports_probes(tiny_cifar, tmp_path):
     report = (out / "report.md").read_text()
     assert "| ours |" in report and "| random |" in report and "64.4" in report
     assert (out / "accuracy.png").exists()
+
+
+def test_rows_at_several_seeds_report_mean_and_spread(tiny_cifar, images_dir, tmp_path):
+    out = tmp_path / "rep"
+    base = ["reproduce", "table1", "--budget", "smoke", "--out", str(out), "--data-root", str(tiny_cifar),
+            "--images", str(images_dir), "--workers", "0"]
+    assert main(base + ["--rows", "b", "--seeds", "0,1"]) == 0
+    assert main(base + ["--rows", "c", "--seeds", "1"]) == 0  # another command: the report gathers both
+    probes = sorted(p.name for p in (out / "probes").glob("*.json"))
+    assert probes == ["monogan_image_b_cifar_s1.cifar10.json", "random_cifar.cifar10.json", "random_cifar_s1.cifar10.json"]
+    assert (out / "runs" / "monogan_image_b_cifar_s1").is_dir()
+    assert json.loads((out / "runs" / "monogan_image_b_cifar_s1" / "config.json").read_text())["seed"] == 1
+    rows = {r["row"]: r for r in csv.DictReader((out / "table1.csv").open())}
+    assert rows["b"]["seeds"] == "2" and rows["b"]["conv1_std"] != "" and rows["c"]["seeds"] == "1"
+    seeds = [json.loads((out / "probes" / f"random_cifar{s}.cifar10.json").read_text())["taps"]["conv1"]["top1"]
+             for s in ("", "_s1")]
+    assert float(rows["b"]["conv1_ours"]) == pytest.approx(sum(seeds) / 2, abs=0.01)
+    assert float(rows["b"]["conv1_std"]) == pytest.approx(abs(seeds[0] - seeds[1]) / 2 ** 0.5, abs=0.01)
+    assert float(rows["c"]["cpu_minutes"]) >= 0
+    md = (out / "table1.md").read_text()
+    assert "## The paper's claims, checked" in md and "pooled seed-to-seed spread of rows (b)" in md
+    assert "**Without augmentation, one image teaches no more than random weights:**" in md
+
+
+def test_table4_downloads_cifar100_in_the_official_layout(images_dir, tmp_path, monkeypatch):
+    import hashlib
+    import io
+    import tarfile
+
+    from conftest import FileServer, write_cifar
+    from monossl.data import cifar
+
+    write_cifar(tmp_path / "src", "cifar100", classes=100)
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        tar.add(tmp_path / "src" / "cifar-100-python", arcname="cifar-100-python")
+    payload = buffer.getvalue()
+    monkeypatch.setitem(cifar.SPECS["cifar100"], "counts", (60, 30))
+    server = FileServer({"cifar-100-python.tar.gz": payload})
+    try:
+        monkeypatch.setenv("MONOSSL_CIFAR100_URL", server.url("cifar-100-python.tar.gz"))
+        args = ["reproduce", "table4", "--budget", "smoke", "--out", str(tmp_path / "t4"), "--data-root", str(tmp_path / "root"),
+                "--images", str(images_dir), "--rows", "b,f", "--workers", "0"]
+        assert main(args) == 2  # the published checksum refuses our synthetic archive
+        assert not (tmp_path / "root" / "cifar-100-python").exists()
+        monkeypatch.setitem(cifar.SPECS["cifar100"], "md5", hashlib.md5(payload).hexdigest())
+        assert main(args) == 0
+    finally:
+        server.close()
+    assert (tmp_path / "root" / "cifar-100-python" / "train").exists()
+    result = json.loads((tmp_path / "t4" / "probes" / "random_cifar.cifar100.json").read_text())
+    assert result["protocol"]["classes"] == 100 and result["dataset"] == "cifar100"
+    md = (tmp_path / "t4" / "table4.md").read_text()
+    assert "| (f) | MonoGAN |" in md and "(39.9)" in md
+
+
+def imagenet_like(root, classes=10, train=6, val=2):
+    rng = np.random.default_rng(0)
+    for split, n in (("train", train), ("val", val)):
+        for k in range(classes):
+            folder = root / split / f"n{k:08d}"
+            folder.mkdir(parents=True)
+            for i in range(n):
+                Image.fromarray(rng.integers(0, 255, (70, 90, 3), dtype=np.uint8)).save(folder / f"{i}.JPEG")
+    return root
+
+
+def test_table2_on_a_ten_class_folder_shows_no_gap_to_the_paper(images_dir, tmp_path):
+    root = imagenet_like(tmp_path / "imagenet")
+    out = tmp_path / "t2"
+    assert main(["reproduce", "table2", "--budget", "smoke", "--out", str(out), "--imagenet", str(root),
+                 "--images", str(images_dir), "--rows", "b", "--workers", "0"]) == 0
+    md = (out / "table2.md").read_text()
+    assert "Not comparable with the paper" in md and "10 classes" in md
+    row = next(r for r in csv.DictReader((out / "table2.csv").open()) if r["row"] == "b")
+    assert row["mean_gap"] == "" and row["conv5_ours"] != ""
+    probe = json.loads((out / "probes" / "random_alexnet.imagenet.json").read_text())
+    assert probe["protocol"]["crop"] == BUDGETS["smoke"].imagenet.probe_crop == 112
+    assert probe["protocol"]["train_limit"] == BUDGETS["smoke"].imagenet.probe_train_limit
+
+
+def test_cpu_budget_for_table2_is_a_documented_stand_in():
+    cpu = BUDGETS["cpu"].imagenet
+    assert cpu.probe_crop == 112 and cpu.size == 128 and cpu.probe_train_limit == 5000 and cpu.probe_test_limit == 500
+    assert set(cpu.methods) >= {"rotnet", "deepcluster", "bigan", "supervised"}
+    assert BUDGETS["paper"].imagenet.size == 256 and BUDGETS["paper"].imagenet.probe_crop is None
+
+
+def test_sources_table_runs_synthetic_and_bundled_photos(tiny_cifar, images_dir, tmp_path):
+    out = tmp_path / "s"
+    assert main(["reproduce", "sources", "--budget", "smoke", "--out", str(out), "--data-root", str(tiny_cifar),
+                 "--images", str(images_dir), "--rows", "critic,deadleaves,astronaut", "--workers", "0"]) == 0
+    config = json.loads((out / "runs" / "monogan_synthetic-deadleaves_fjrs_cifar" / "config.json").read_text())
+    assert config["input"]["sources"] == ["synthetic:deadleaves"]
+    md = (out / "sources.md").read_text()
+    assert "| (astronaut) | Photo: astronaut ¹ |" in md and "## Claims, checked" in md and "mean gap" not in md
+    assert "**A natural image beats every synthetic source at conv1–conv3:**" in md

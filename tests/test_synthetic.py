@@ -41,3 +41,14 @@ def test_sources_and_generate_accept_synthetic_specs(tmp_path):
         assert main(["generate", f"synthetic:{kind}", "--size", "32", "--count", "256", "--out", str(out)]) == 0
         patches = np.load(out / "patches.npy")
         assert patches.shape == (256, 32, 32, 3) and patches.reshape(256, -1).std(1).mean() > 3
+
+
+def test_bundled_photographs_are_sources_and_unknown_names_are_refused():
+    from monossl.data.sources import PHOTOS, load_sources
+    from monossl.errors import UserError
+
+    images, names = load_sources(["skimage:coffee"])
+    assert names == ["skimage:coffee"] and images[0].shape == (400, 600, 3) and images[0].dtype == np.uint8
+    assert "astronaut" in PHOTOS
+    with pytest.raises(UserError, match="choose one of astronaut"):
+        load_sources(["skimage:camera"])

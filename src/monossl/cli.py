@@ -75,7 +75,7 @@ def cmd_probe(args) -> None:
     config = config_from_args(args.preset, **extra, epochs=args.epochs, seed=args.seed, batch_size=args.batch_size,
                               lr=args.lr, weight_decay=args.weight_decay, bn_stats=args.bn_stats,
                               augment=args.augment, norm=args.norm, train_limit=args.train_limit,
-                              test_limit=args.test_limit)
+                              test_limit=args.test_limit, crop=args.crop)
     if not args.dataset:
         raise UserError("--dataset is required: cifar10, cifar100 or folder:TRAIN_DIR,VAL_DIR")
     from monossl.probes import interrupted
@@ -115,6 +115,7 @@ def add_probe_parser(sub, argv: list[str]) -> None:
                    help=f"probe BatchNorm statistics: per batch (running ones at test), fixed training-set ones, or "
                         f"auto: fixed on CIFAR, per batch on image folders (preset: {paper.bn_stats})")
     p.add_argument("--taps", default=None, help="comma-separated taps (default: all)")
+    p.add_argument("--crop", type=int, default=None, help="image folders: input side (default: the trunk's, 224 for AlexNet)")
     p.add_argument("--train-limit", type=int, default=None, help="probe on a seeded subset of the training split "
                    "(quick screens; image folders keep an equal share per class)")
     p.add_argument("--test-limit", type=int, default=None, help="evaluate on a seeded subset of the test split")
@@ -283,25 +284,29 @@ def cmd_reproduce(args) -> None:
         raise UserError("reproduce needs TABLE and --out (on the command line or in --config)")
     rows = args.rows.split(",") if isinstance(args.rows, str) and args.rows else args.rows
     path = reproduce(args.table, args.budget, args.out, data_root=args.data_root, imagenet=args.imagenet, rows=rows,
-                     device=args.device, workers=args.workers, images_dir=args.images)
+                     device=args.device, workers=args.workers, images_dir=args.images, seeds=parse_seeds(
+                         ",".join(map(str, args.seeds)) if isinstance(args.seeds, list) else args.seeds))
     print(path.read_text())
 
 
 def add_reproduce_parser(sub, argv: list[str]) -> None:
-    tables, budgets = ["table1", "table2", "table3", "table4"], ["smoke", "cpu", "paper"]
-    p = sub.add_parser("reproduce", help="run the paper's Tables 1-4 and print them next to the paper's numbers",
+    tables, budgets = ["table1", "table2", "table3", "table4", "sources"], ["smoke", "cpu", "paper"]
+    p = sub.add_parser("reproduce", help="run the paper's Tables 1-4 (and our Table S, `sources`) beside the paper's numbers",
                        description="Run a table's rows (pretraining and probes) at a budget and write OUT/tableN.md/.csv/.png "
                                    "and OUT/index.md. Rerunning the same command re-uses finished runs and probes and "
                                    "resumes interrupted ones (even after kill -9).")
-    p.add_argument("table", nargs="?", choices=tables, default=None, help="which table")
+    p.add_argument("table", nargs="?", choices=tables, default=None,
+                   help="which table; `sources` is ours: the same MonoGAN run from photographs and synthetic images")
     p.add_argument("--config", default=None, help="YAML/JSON with any of these settings (table, budget, out, rows, ...)")
-    p.add_argument("--budget", choices=budgets, default="cpu", help="smoke (minutes, CI), cpu (~20 min a row), paper (GPU)")
+    p.add_argument("--budget", choices=budgets, default="cpu", help="smoke (minutes, CI), cpu (a laptop: 5-25 CPU-min a row), paper (GPU)")
     p.add_argument("--out", default=None, help="output folder (required)")
     p.add_argument("--data-root", default=None, help="CIFAR root (default: $MONOSSL_DATA, else ~/.cache/monossl)")
     p.add_argument("--imagenet", default=None, help="ImageNet root with train/ and val/ (Table 2)")
     p.add_argument("--images", default=None, help="folder with the paper's image_a.jpg and image_b.png "
                                                   "(default: $MONOSSL_IMAGES, else fetched once into the data root)")
     p.add_argument("--rows", default=None, help="comma-separated row letters (default: all)")
+    p.add_argument("--seeds", default=None, help="comma-separated seeds to run the rows at (default: 0); the report "
+                                                 "shows mean ± std over every seed found")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="where to train")
     p.add_argument("--workers", type=int, default=2, help="data-loading workers")
     p.set_defaults(func=cmd_reproduce)

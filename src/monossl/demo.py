@@ -30,9 +30,9 @@ from monossl.viz.grid import save_grid
 
 
 def builtin_image() -> tuple[np.ndarray, str]:
-    from skimage import data
+    from monossl.data.sources import bundled_photo
 
-    return np.ascontiguousarray(data.astronaut()), "scikit-image astronaut (public domain, NASA)"
+    return bundled_photo("astronaut"), "scikit-image astronaut (public domain, NASA)"
 
 
 def run_demo(out: str | Path, data_root: str | None = None, source: str | None = None, epochs: int = 4,

@@ -64,6 +64,7 @@ class ProbeConfig:
     bn_stats: str = "auto"  # auto (population on cached CIFAR features, batch on image folders) | batch | population
     crop_padding: int = 4  # crop-flip: zero padding before the random crop
     pool_target: int = 9600  # pooled dims per tap on image folders; CIFAR uses full resolution
+    crop: int | None = None  # image folders: input side (shorter side resized to crop·256/224); None: the trunk's own
     seed: int = 0
     memory_budget_gb: float = 8.0  # cached features beyond this go to a memory map on disk
     train_limit: int | None = None  # probe on a seeded subset (quick checks); None: the whole split
@@ -84,6 +85,7 @@ class ProbeConfig:
                   (self.crop_padding >= 0, f"crop_padding {self.crop_padding}: must be zero or positive"),
                   (self.train_limit is None or self.train_limit >= 2, "train_limit: must be at least 2"),
                   (self.test_limit is None or self.test_limit >= 1, "test_limit: must be at least 1"),
+                  (self.crop is None or self.crop >= 64, f"--crop {self.crop}: must be at least 64 (AlexNet's pool5 needs it)"),
                   (self.seed >= 0, f"--seed {self.seed}: must be zero or positive")]
         for ok, message in checks:
             if not ok:
@@ -394,7 +396,7 @@ def probe_folder(trunk: Trunk, train_dir: str, val_dir: str, taps: list[str] | N
 
     config = resolve_stats(config.validate(), cached=False)
     torch.manual_seed(derive_seed(config.seed, "probe-init"))
-    crop = trunk.input_size
+    crop = config.crop or trunk.input_size
     train = ImageFolder(train_dir, crop=crop, train=True, seed=config.seed, limit=config.train_limit)
     val = ImageFolder(val_dir, crop=crop, train=False, classes=train.classes, seed=config.seed, limit=config.test_limit)
     pool = config.pool_target if crop > 64 else None
@@ -492,7 +494,13 @@ def run_probe(trunk_spec: str, dataset: str, out: str | Path, arch: str | None =
         done["seeds"][str(seed)], done["curves"][str(seed)] = metrics, curve
         write_json(partial_path, done)
         state_path.unlink(missing_ok=True)
-    protocol = {**asdict(resolve_stats(config, cached=images is not None)), "seeds": seeds,
+    if images is not None:
+        classes = train.num_classes
+    else:
+        from monossl.data.folder import scan_folder
+
+        classes = len(scan_folder(dirs[0])[1])
+    protocol = {**asdict(resolve_stats(config, cached=images is not None)), "seeds": seeds, "classes": classes,
                 "pooling": "full resolution" if images is not None else "adaptive max", "arch": arch_used,
                 "trunk_meta": {k: v for k, v in meta.items() if k not in ("config", "seed")}}
     result = ProbeResult(aggregate(done["seeds"]), dataset, f"{trunk_spec} ({arch_used})", protocol=protocol,

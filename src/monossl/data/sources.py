@@ -8,7 +8,8 @@ A source spec is one of:
   * `paper:image_a` / `paper:image_b`: the paper's Image A / B, fetched once and verified
     (`monossl.data.paper_images`);
   * `synthetic:KIND[:N]`: N rendered images with no photograph behind them, KIND deadleaves, fractal
-    or noise (`monossl.data.synthetic`), drawn with the seed.
+    or noise (`monossl.data.synthetic`), drawn with the seed;
+  * `skimage:NAME`: a public-domain colour photograph that ships with scikit-image (PHOTOS).
 Images are decoded to RGB uint8: EXIF orientation is honoured, grayscale and palette images are
 expanded, CMYK converted, 16-bit images scaled down to 8 bits, and alpha composited onto white.
 """
@@ -23,6 +24,10 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from monossl.errors import UserError
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm"}
+# scikit-image's bundled colour photographs in the public domain / CC0 (skimage.data docs): the astronaut
+# Eileen Collins (NASA), Chelsea the cat (S. van der Walt), a cup of coffee (R. Michetti), a SpaceX
+# rocket launch, and the Hubble eXtreme Deep Field (NASA)
+PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "hubble_deep_field")
 MAX_PIXELS = 200_000_000  # decompression-bomb guard; larger images are refused, not decoded
 
 
@@ -94,6 +99,9 @@ def load_sources(specs: list[str] | str, seed: int = 0, data_root: str | None = 
             for j in range(n):
                 images.append(render(name, j, seed))
                 names.append(f"synthetic:{name}[{j}]")
+        elif kind == "skimage":
+            images.append(bundled_photo(rest))
+            names.append(spec)
         elif kind == "paper" and rest:
             from monossl.data.paper_images import paper_image
 
@@ -125,6 +133,15 @@ def load_sources(specs: list[str] | str, seed: int = 0, data_root: str | None = 
     if not images:
         raise UserError("no source images given; pass image files, a folder, or cifar10:N")
     return images, names
+
+
+def bundled_photo(name: str) -> np.ndarray:
+    """One of scikit-image's bundled public-domain photographs as RGB uint8."""
+    if name not in PHOTOS:
+        raise UserError(f"skimage:{name}: choose one of {', '.join(PHOTOS)}")
+    from skimage import data
+
+    return np.ascontiguousarray(getattr(data, name)()[..., :3])
 
 
 def parse_count(spec: str, text: str) -> int:

@@ -23,7 +23,7 @@ class Row:
     paper: tuple[float, ...] | None  # None: a row of ours, not in the paper
     kind: str  # pretrain | random | random-critic | kraehenbuehl
     method: str | None = None
-    train: str | None = None  # image_a | image_b | deka | kilo | cifar10 | cifar100 | imagenet
+    train: str | None = None  # image_a | image_b | deka | kilo | cifar10 | cifar100 | imagenet | a source spec
     augment: dict = field(default_factory=lambda: dict(ALL_AUG))
     note: str = ""
 
@@ -31,8 +31,9 @@ class Row:
         """A name shared by identical runs across tables (Table 3's MonoGAN is Table 1's row j)."""
         if self.kind != "pretrain":
             return f"{self.kind}_{arch}"
-        flags = "".join(k[0] for k, v in sorted(self.augment.items()) if v) if self.train.startswith("image") else ""
-        return "_".join(filter(None, [self.method, self.train, flags, arch]))
+        on_sources = self.train.startswith(("image", "synthetic:", "skimage:"))
+        flags = "".join(k[0] for k, v in sorted(self.augment.items()) if v) if on_sources else ""
+        return "_".join(filter(None, [self.method, self.train.replace(":", "-"), flags, arch]))
 
 
 @dataclass(frozen=True)
@@ -105,4 +106,22 @@ TABLE4 = Table("table4", "CIFAR-100 linear probes", "cifar100", "cifar", CIFAR_T
     Row("f", "MonoGAN", (39.9, 46.9, 44.5, 38.8), "pretrain", "monogan", "image_b"),
 ))
 
-TABLES = {t.name: t for t in (TABLE1, TABLE2, TABLE3, TABLE4)}
+SOURCES = Table("sources", "Table S (ours): which single source teaches most? MonoGAN, all augmentations, CIFAR-10 linear probes",
+                "cifar10", "cifar", CIFAR_TAPS, (
+    Row("random", "Random feat.", None, "random"),
+    Row("critic", "Random critic", None, "random-critic", note="MonoGAN's critic at init: the random trunk every other row starts from"),
+    Row("image_a", "Image A (the paper's)", None, "pretrain", "monogan", "image_a"),
+    Row("image_b", "Image B (the paper's)", None, "pretrain", "monogan", "image_b", note="the run of Table 1 (j)"),
+    Row("astronaut", "Photo: astronaut", None, "pretrain", "monogan", "skimage:astronaut",
+        note="photographs bundled with scikit-image (public domain / CC0)"),
+    Row("chelsea", "Photo: cat", None, "pretrain", "monogan", "skimage:chelsea"),
+    Row("coffee", "Photo: coffee", None, "pretrain", "monogan", "skimage:coffee"),
+    Row("rocket", "Photo: rocket", None, "pretrain", "monogan", "skimage:rocket"),
+    Row("deadleaves", "Dead leaves", None, "pretrain", "monogan", "synthetic:deadleaves",
+        note="synthetic sources (`monossl.data.synthetic`): dead leaves (Baradad et al. 2021), IFS fractals (Kataoka et al. "
+             "2020), 1/f^α coloured noise; one rendered image each"),
+    Row("fractal", "Fractal", None, "pretrain", "monogan", "synthetic:fractal"),
+    Row("noise", "Coloured noise", None, "pretrain", "monogan", "synthetic:noise"),
+))
+
+TABLES = {t.name: t for t in (TABLE1, TABLE2, TABLE3, TABLE4, SOURCES)}

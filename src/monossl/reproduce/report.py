@@ -1,5 +1,6 @@
-"""Reports of `monossl reproduce`: OUT/tableN.md and .csv (every cell "ours (paper)", a mean-gap
-column), OUT/tableN.png (accuracy against depth) and OUT/index.md."""
+"""Reports of `monossl reproduce`: OUT/tableN.md and .csv (every cell "ours (paper)", ± the spread over
+seeds where a row ran at several, a mean-gap column, the training CPU-minutes), OUT/tableN.png
+(accuracy against depth), the paper's claims checked against the numbers, and OUT/index.md."""
 from __future__ import annotations
 
 import csv
@@ -7,6 +8,9 @@ import io
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
+
+from monossl.reproduce.conclusions import CLAIMS, noise_margin
 from monossl.reproduce.paper import TABLES, Row, Table
 from monossl.rundir import atomic_write_text
 from monossl.viz.figures import plot_depth
@@ -14,53 +18,103 @@ from monossl.viz.figures import plot_depth
 if TYPE_CHECKING:
     from monossl.reproduce.runner import Budget
 
-
-def cells(table: Table, row: Row, taps: dict | None) -> list[str]:
-    if taps is None:
-        return [f"– ({p})" for p in paper_cells(table, row)]
-    return [f"{taps[t]['top1']:.1f} ({p})" for t, p in zip(table.taps, paper_cells(table, row))]
+PAPER_CLASSES = {"cifar10": 10, "cifar100": 100, "imagenet": 1000}
 
 
-def paper_cells(table: Table, row: Row) -> list[str]:
-    return [f"{p:.1f}" for p in row.paper] if row.paper else ["–"] * len(table.taps)
+def summarise(found: dict, taps: tuple[str, ...]) -> dict[str, dict]:
+    """Row key -> {"mean": {tap: top-1}, "std": {tap: sample std, 0 for one seed}, "n": seeds, "minutes": mean CPU-min}."""
+    rows = {}
+    for key, entry in found.items():
+        per_seed = list(entry["seeds"].values())
+        values = {t: np.array([s[t]["top1"] for s in per_seed], dtype=np.float64) for t in taps}
+        rows[key] = {"mean": {t: float(v.mean()) for t, v in values.items()},
+                     "std": {t: float(v.std(ddof=1)) if len(v) > 1 else 0.0 for t, v in values.items()},
+                     "n": len(per_seed), "classes": entry.get("classes"),
+                     "minutes": float(np.mean(entry["cpu_minutes"])) if entry.get("cpu_minutes") else None}
+    return rows
 
 
-def mean_gap(table: Table, row: Row, taps: dict | None) -> float | None:
-    if taps is None or row.paper is None:
+def comparable(table: Table, summary: dict) -> bool:
+    """Whether our numbers can be set against the paper's: the probe set has the paper's class count."""
+    counts = {s["classes"] for s in summary.values() if s.get("classes")}
+    return all(c == PAPER_CLASSES[table.probe_dataset] for c in counts)
+
+
+def cell(table: Table, row: Row, s: dict | None, tap: str, i: int) -> str:
+    spread = f" ± {s['std'][tap]:.1f}" if s is not None and s["n"] > 1 else ""
+    ours = "–" if s is None else f"{s['mean'][tap]:.1f}{spread}"
+    if not any(r.paper for r in table.rows):  # a table of ours: nothing to set beside
+        return ours
+    return f"{ours} ({row.paper[i]:.1f})" if row.paper else f"{ours} (–)"
+
+
+def mean_gap(table: Table, row: Row, s: dict | None, with_paper: bool) -> float | None:
+    if s is None or row.paper is None or not with_paper:
         return None
-    return sum(taps[t]["top1"] - p for t, p in zip(table.taps, row.paper)) / len(row.paper)
+    return sum(s["mean"][t] - p for t, p in zip(table.taps, row.paper)) / len(row.paper)
 
 
-def write_report(table: Table, budget: Budget, results: dict, out: Path) -> None:
-    header = ["row", "method"] + list(table.taps) + ["mean gap"]
-    lines = [f"# {table.title}", "", f"Budget: `{budget.name}`. Cells: ours (paper), top-1 %. Gap: ours − paper, averaged over layers.", "",
-             "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+def write_report(table: Table, budget: Budget, found: dict, out: Path) -> None:
+    summary = summarise(found, table.taps)
+    with_paper = comparable(table, summary)
+    ours_only = not any(r.paper for r in table.rows)
+    header = ["row", "method"] + list(table.taps) + ([] if ours_only else ["mean gap"]) + ["seeds", "CPU-min"]
+    cells_are = "top-1 %" if ours_only else "ours (paper), top-1 %"
+    lines = [f"# {table.title}", "", f"Budget: `{budget.name}`. Cells: {cells_are}; ± the sample standard deviation over seeds "
+             "where a row ran at several." + ("" if ours_only else " Gap: ours − paper, averaged over layers.")
+             + " CPU-min: training only.", ""]
+    if not with_paper:
+        counts = sorted({s["classes"] for s in summary.values() if s.get("classes")})
+        lines += [f"**Not comparable with the paper:** the probe set has {', '.join(map(str, counts))} classes, not the "
+                  f"{PAPER_CLASSES[table.probe_dataset]} of the paper's; its numbers are shown for reference only and no gap "
+                  "is computed.", ""]
+    lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(["row", "method"] + [f"{t}_ours" for t in table.taps] + [f"{t}_paper" for t in table.taps] + ["mean_gap"])
+    writer.writerow(["row", "method"] + [f"{t}_ours" for t in table.taps] + [f"{t}_std" for t in table.taps]
+                    + [f"{t}_paper" for t in table.taps] + ["mean_gap", "seeds", "cpu_minutes"])
     for row in table.rows:
-        taps = results.get(row.key)
-        gap = mean_gap(table, row, taps)
+        s = summary.get(row.key)
+        gap = mean_gap(table, row, s, with_paper)
         label = row.label + (" ¹" if row.note else "")
-        lines.append(f"| ({row.key}) | {label} | " + " | ".join(cells(table, row, taps)) + f" | {'' if gap is None else f'{gap:+.1f}'} |")
-        writer.writerow([row.key, row.label] + [("" if taps is None else f"{taps[t]['top1']:.2f}") for t in table.taps]
-                        + list(row.paper or [""] * len(table.taps)) + ["" if gap is None else f"{gap:.2f}"])
+        minutes = "" if s is None or s["minutes"] is None else f"{s['minutes']:.1f}"
+        lines.append(f"| ({row.key}) | {label} | " + " | ".join(cell(table, row, s, t, i) for i, t in enumerate(table.taps))
+                     + ("" if ours_only else f" | {'' if gap is None else f'{gap:+.1f}'}")
+                     + f" | {'' if s is None else s['n']} | {minutes} |")
+        writer.writerow([row.key, row.label] + [("" if s is None else f"{s['mean'][t]:.2f}") for t in table.taps]
+                        + [("" if s is None or s["n"] < 2 else f"{s['std'][t]:.2f}") for t in table.taps]
+                        + list(row.paper or [""] * len(table.taps)) + ["" if gap is None else f"{gap:.2f}",
+                                                                       "" if s is None else s["n"], minutes])
     notes = [f"- ({r.key}) {r.note}" for r in table.rows if r.note]
     if notes:
         lines += ["", "¹ Notes:"] + notes
     lines += ["", f"![accuracy against depth]({table.name}.png)", ""]
+    lines += conclusions_section(table, summary)
     atomic_write_text(out / f"{table.name}.md", "\n".join(lines))
     atomic_write_text(out / f"{table.name}.csv", buffer.getvalue())
-    plot_table(table, results, out / f"{table.name}.png")
+    plot_table(table, summary, out / f"{table.name}.png", with_paper)
 
 
-def plot_table(table: Table, results: dict, path: Path) -> None:
+def conclusions_section(table: Table, summary: dict) -> list[str]:
+    """The paper's claims for this table, each checked against the numbers above (generated, never typed)."""
+    margin, basis = noise_margin(summary, table.taps)
+    title = "Claims, checked" if not any(r.paper for r in table.rows) else "The paper's claims, checked"
+    lines = [f"## {title}", "",
+             f"A difference counts when it exceeds **{margin:.1f} points** ({basis}); smaller ones are inconclusive.", ""]
+    for claim in CLAIMS.get(table.name, ()):
+        verdict, evidence = claim.check(summary, table.taps, margin)
+        lines.append(f"- **{claim.text}** {verdict}. {evidence}")
+    return lines + [""]
+
+
+def plot_table(table: Table, summary: dict, path: Path, with_paper: bool = True) -> None:
     lines = []
-    for i, row in enumerate(r for r in table.rows if r.key in results):
-        lines.append(dict(label=f"({row.key}) {row.label}", values=[results[row.key][t]["top1"] for t in table.taps], colour=i))
-        if row.paper:
+    for i, row in enumerate(r for r in table.rows if r.key in summary):
+        lines.append(dict(label=f"({row.key}) {row.label}", values=[summary[row.key]["mean"][t] for t in table.taps], colour=i))
+        if row.paper and with_paper:
             lines.append(dict(values=list(row.paper), colour=i, dashed=True))
-    plot_depth(path, list(table.taps), lines, f"{table.title}\nsolid: ours, dashed: paper")
+    title = f"{table.title}\nsolid: ours" + (", dashed: paper" if with_paper else "")
+    plot_depth(path, list(table.taps), lines, title)
 
 
 def write_index(out: Path) -> None:

@@ -7,13 +7,15 @@ finished run or probe is re-used; an interrupted one resumes. Reports: OUT/table
 
 Budgets:
   smoke  a couple of minutes for a whole table on 2 cores (CI): tiny pretraining, probes on subsets;
-  cpu    meaningful on a 2-core laptop, ~20 CPU-minutes a row: narrow GAN generator, short schedules,
+  cpu    meaningful on a 2-core laptop, 5-25 CPU-minutes of training a row: narrow GAN generator, short schedules,
          MonoGAN with the faster-learning recipe measured below (BUDGETS), full probes (36 epochs, whole CIFAR);
   paper  the paper's settings, for a GPU: d = 50,000 patches at S = 32 for CIFAR rows (1,281,167 at
          S = 256 for ImageNet rows), each method's published schedule (see BUDGETS).
 """
 from __future__ import annotations
 
+import json
+import re
 import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -39,53 +41,92 @@ class MethodBudget:
 
 
 @dataclass(frozen=True)
+class Protocol:
+    """What a budget does on one family of tables: CIFAR (Tables 1, 3, 4: the CIFAR trunk at S = 32) or
+    ImageNet (Table 2: AlexNet on an image folder)."""
+    methods: dict[str, MethodBudget]
+    size: int = 32  # training patch side S (AlexNets train on 224/256 crops of it)
+    probe_epochs: int = 36
+    probe_train_limit: int | None = None  # a seeded subset with an equal share per class; None: all
+    probe_test_limit: int | None = None
+    probe_crop: int | None = None  # folder probes' input side; None: the trunk's own (224 for AlexNet)
+
+
+@dataclass(frozen=True)
 class Budget:
     name: str
-    methods: dict[str, MethodBudget]
-    probe_epochs: int = 36
-    probe_train_limit: int | None = None
-    probe_test_limit: int | None = None
-    size_imagenet: int = 256
+    cifar: Protocol
+    imagenet: Protocol
+
+    def protocol(self, table: Table) -> Protocol:
+        return self.imagenet if table.probe_dataset == "imagenet" else self.cifar
 
 
-BUDGETS = {
-    "smoke": Budget("smoke", {
-        "monogan": MethodBudget(256, 1, 32, {"gen_dim": 16}),
-        "rotnet": MethodBudget(256, 1, 32),
-        "deepcluster": MethodBudget(256, 1, 32, {"k": 10, "hidden": 128}),
-        "bigan": MethodBudget(256, 1, 32, {"gen_dim": 16}),
-        "supervised": MethodBudget(0, 1, 64),
-    }, probe_epochs=2, probe_train_limit=1000, probe_test_limit=500, size_imagenet=128),
-    "cpu": Budget("cpu", {
-        # MonoGAN at ~19 CPU-minutes: betas (0, 0.9) as the WGAN-GP authors' own CIFAR ResNet recipe, with their
-        # lr 2e-4 doubled, and a generator that cannot draw checkerboards (nearest x2 + 3x3 conv).
-        # Full probes, Image B, all augmentations (README, "What one image teaches"): the paper's recipe
-        # 61.5/62.1/58.4/56.2; lr 4e-4 betas (0, 0.9) 61.7/64.1/59.9/59.4; plus resize-conv 63.8/64.5/61.5/59.4.
-        "monogan": MethodBudget(12800, 7, 32, {"gen_dim": 32, "lr": 4e-4, "beta1": 0.0, "beta2": 0.9, "upsample": "resize"}),
-        "rotnet": MethodBudget(25600, 5, 128),
-        "deepcluster": MethodBudget(20000, 15, 128, {"k": 100}),
-        "bigan": MethodBudget(12800, 8, 64, {"gen_dim": 32}),
-        "supervised": MethodBudget(0, 10, 128),
-    }, size_imagenet=128),
-    "paper": Budget("paper", {
-        # WGAN-GP: 100k generator steps of 64 with 5 critic steps = 640 passes over d = 50,000
-        "monogan": MethodBudget(50000, 640, 64),
-        # RotNet: 100 epochs on CIFAR (30 on ImageNet), batch 128 (192 on ImageNet)
-        "rotnet": MethodBudget(50000, 100, 128),
-        # DeepCluster: 500 epochs on ImageNet, batch 256, k = 1000 (§3.2)
-        "deepcluster": MethodBudget(50000, 500, 256),
-        # BiGAN: 100 epochs, batch 128
-        "bigan": MethodBudget(50000, 100, 128),
-        "supervised": MethodBudget(0, 100, 128),
-    }),
+SMOKE_METHODS = {
+    "monogan": MethodBudget(256, 1, 32, {"gen_dim": 16}),
+    "rotnet": MethodBudget(256, 1, 32),
+    "deepcluster": MethodBudget(256, 1, 32, {"k": 10, "hidden": 128}),
+    "bigan": MethodBudget(256, 1, 32, {"gen_dim": 16}),
+    "supervised": MethodBudget(0, 1, 64),
 }
 
+BUDGETS = {
+    "smoke": Budget(
+        "smoke",
+        Protocol(SMOKE_METHODS, probe_epochs=2, probe_train_limit=1000, probe_test_limit=500),
+        Protocol(SMOKE_METHODS, size=128, probe_epochs=2, probe_train_limit=200, probe_test_limit=100, probe_crop=112)),
+    "cpu": Budget(
+        "cpu",
+        Protocol({
+            # MonoGAN: betas (0, 0.9) as the WGAN-GP authors' own CIFAR ResNet recipe, with their lr 2e-4 doubled, and a
+            # generator that cannot draw checkerboards (nearest x2 + 3x3 conv). Full probes, Image B, all augmentations
+            # (README, "What one image teaches"), 7 epochs: the paper's recipe 61.5/62.1/58.4/56.2; lr 4e-4 betas (0, 0.9)
+            # 61.7/64.1/59.9/59.4; plus resize-conv 63.8/64.5/61.5/59.4 (19.3 CPU-min). Its epoch-2 snapshot (5.5 CPU-min)
+            # reads 63.6/64.1/61.2/58.9, within 0.5 at every layer: 2 epochs teach as much, at 3.5x less compute.
+            "monogan": MethodBudget(12800, 2, 32, {"gen_dim": 32, "lr": 4e-4, "beta1": 0.0, "beta2": 0.9, "upsample": "resize"}),
+            "rotnet": MethodBudget(25600, 5, 128),
+            "deepcluster": MethodBudget(20000, 15, 128, {"k": 100}),
+            "bigan": MethodBudget(12800, 8, 64, {"gen_dim": 32}),
+            "supervised": MethodBudget(0, 10, 128),
+        }),
+        # Table 2's stand-in, not the paper's protocol: AlexNet on 112-px crops of S = 128, a folder of at most
+        # 5,000 training and 500 validation images probed (e.g. 10 classes), about 30 minutes a row on 2 cores
+        # (README, "Table 2 on a laptop").
+        Protocol({
+            "rotnet": MethodBudget(3000, 4, 64),
+            "deepcluster": MethodBudget(5000, 5, 64, {"k": 50}),
+            "bigan": MethodBudget(3000, 4, 32, {"gen_dim": 32}),
+            "supervised": MethodBudget(0, 10, 64),
+        }, size=128, probe_train_limit=5000, probe_test_limit=500, probe_crop=112)),
+    "paper": Budget(
+        "paper",
+        Protocol({
+            # WGAN-GP: 100k generator steps of 64 with 5 critic steps = 640 passes over d = 50,000
+            "monogan": MethodBudget(50000, 640, 64),
+            # RotNet: 100 epochs on CIFAR, batch 128
+            "rotnet": MethodBudget(50000, 100, 128),
+            "deepcluster": MethodBudget(50000, 500, 256),
+            # BiGAN: 100 epochs, batch 128
+            "bigan": MethodBudget(50000, 100, 128),
+            "supervised": MethodBudget(0, 100, 128),
+        }),
+        Protocol({
+            # §3.2: d = 1,281,167 patches at S = 256 (ImageNet's size); RotNet 30 epochs of 192,
+            # DeepCluster 500 epochs of 256 with k = 1000, BiGAN 100 epochs of 128
+            "rotnet": MethodBudget(1281167, 30, 192),
+            "deepcluster": MethodBudget(1281167, 500, 256),
+            "bigan": MethodBudget(1281167, 100, 128),
+            "supervised": MethodBudget(0, 90, 256),
+        }, size=256)),
+}
 
 
 def source_for(row: Row, table: Table, images_dir: str | None, imagenet: str | None, data_root: str | None) -> dict:
     """The pretraining input of a row: on-the-fly sources, or a whole dataset."""
     if row.train in ("image_a", "image_b"):
         return {"sources": (str(paper_image(row.train, images_dir, data_root)),)}
+    if row.train.startswith(("synthetic:", "skimage:")):
+        return {"sources": (row.train,)}
     if row.train in ("deka", "kilo"):
         n = 10 if row.train == "deka" else 1000
         if table.probe_dataset == "imagenet":
@@ -96,27 +137,34 @@ def source_for(row: Row, table: Table, images_dir: str | None, imagenet: str | N
     return {"dataset": row.train}
 
 
+def seeded_id(run_id: str, seed: int) -> str:
+    """Seed 0 keeps the plain name (the runs of earlier releases); other seeds add `_sN`."""
+    return run_id if seed == 0 else f"{run_id}_s{seed}"
+
+
 def run_row(row: Row, table: Table, budget: Budget, out: Path, data_root: str | None, imagenet: str | None,
-            images_dir: str | None, device: str, workers: int) -> dict:
-    """Pretrain (if the row needs it) and probe one row; both steps re-use or resume earlier work."""
-    run_id = row.run_id(table.arch)
+            images_dir: str | None, device: str, workers: int, seed: int = 0) -> dict:
+    """Pretrain (if the row needs it) and probe one row at one seed; both steps re-use or resume earlier
+    work. The seed draws the pretraining (or the baseline trunk) and the probe's initialisation and order."""
+    run_id = seeded_id(row.run_id(table.arch), seed)
     probe_out = out / "probes" / f"{run_id}.{table.probe_dataset}.json"
     if probe_out.exists():
         return read_json(probe_out)["taps"]
+    protocol = budget.protocol(table)
     if row.kind == "pretrain":
-        mb = budget.methods[row.method]
-        size = 32 if table.arch == "cifar" else budget.size_imagenet
+        mb = protocol.methods[row.method]
+        size = protocol.size
         run_dir = out / "runs" / run_id
         train_input = TrainInput(count=max(mb.count, 1), augment=AugmentConfig(size=size, **row.augment), data_root=data_root,
                                  **source_for(row, table, images_dir, imagenet, data_root))
         config = PretrainConfig(method=row.method, out=str(run_dir), input=train_input, arch=table.arch, epochs=mb.epochs,
-                                batch_size=mb.batch_size, device=device, workers=workers, hparams=dict(mb.hparams))
+                                batch_size=mb.batch_size, device=device, workers=workers, hparams=dict(mb.hparams), seed=seed)
         pretrain(config, resume=(run_dir / "config.json").exists())
         trunk_spec = str(run_dir)
     else:
         trunk_spec = row.kind
-    config = replace(PRESETS["paper"], epochs=budget.probe_epochs, train_limit=budget.probe_train_limit,
-                     test_limit=budget.probe_test_limit)
+    config = replace(PRESETS["paper"], epochs=protocol.probe_epochs, train_limit=protocol.probe_train_limit,
+                     test_limit=protocol.probe_test_limit, crop=protocol.probe_crop, seed=seed)
     dataset = table.probe_dataset if table.probe_dataset != "imagenet" else \
         f"folder:{Path(imagenet) / 'train'},{Path(imagenet) / 'val'}"
     result = run_probe(trunk_spec, dataset, probe_out, arch=table.arch, data_root=data_root, taps=list(table.taps),
@@ -124,9 +172,43 @@ def run_row(row: Row, table: Table, budget: Budget, out: Path, data_root: str | 
     return result.taps
 
 
+def collect(table: Table, out: Path) -> dict[str, dict]:
+    """Every finished seed of every row of `table` found under OUT (whichever command ran it):
+    row key -> {"seeds": {seed: taps}, "cpu_minutes": [training CPU-minutes per seed], "classes": n}."""
+    found: dict[str, dict] = {}
+    for row in table.rows:
+        run_id = row.run_id(table.arch)
+        pattern = re.compile(rf"^{re.escape(run_id)}(?:_s(\d+))?\.{table.probe_dataset}\.json$")
+        for path in sorted((out / "probes").glob(f"{run_id}*.{table.probe_dataset}.json")):
+            match = pattern.match(path.name)
+            if not match:
+                continue
+            seed = int(match.group(1) or 0)
+            result = read_json(path)
+            entry = found.setdefault(row.key, {"seeds": {}, "cpu_minutes": [], "classes": None})
+            entry["seeds"][seed] = result["taps"]
+            entry["classes"] = result.get("protocol", {}).get("classes")
+            minutes = training_minutes(out / "runs" / seeded_id(run_id, seed)) if row.kind == "pretrain" else None
+            if minutes is not None:
+                entry["cpu_minutes"].append(minutes)
+    return found
+
+
+def training_minutes(run_dir: Path) -> float | None:
+    """CPU-minutes the run's training took (its last epoch record), None when unknown."""
+    metrics = run_dir / "metrics.jsonl"
+    if not metrics.exists():
+        return None
+    epochs = [json.loads(line) for line in metrics.read_text().splitlines() if '"kind": "epoch"' in line]
+    return epochs[-1].get("cpu_minutes") if epochs else None
+
+
 def reproduce(table_name: str, budget_name: str, out: str | Path, data_root: str | None = None, imagenet: str | None = None,
-              rows: list[str] | None = None, device: str = "auto", workers: int = 2, images_dir: str | None = None) -> Path:
-    """Run the selected rows of a table and write OUT/tableN.{md,csv,png} and OUT/index.md."""
+              rows: list[str] | None = None, device: str = "auto", workers: int = 2, images_dir: str | None = None,
+              seeds: list[int] | None = None) -> Path:
+    """Run the selected rows of a table at each seed (default 0) and write OUT/tableN.{md,csv,png} and
+    OUT/index.md. The report shows every finished row under OUT, also those another command ran (rows
+    can run in parallel processes), with the mean and spread over the seeds found."""
     if table_name not in TABLES:
         raise UserError(f"{table_name}: choose one of {', '.join(TABLES)}")
     if budget_name not in BUDGETS:
@@ -141,14 +223,18 @@ def reproduce(table_name: str, budget_name: str, out: str | Path, data_root: str
     unknown = [k for k in wanted if k not in keys]
     if unknown:
         raise UserError(f"--rows {','.join(unknown)}: {table_name} has rows {','.join(keys)}")
+    seeds = list(seeds) if seeds else [0]
+    if len(set(seeds)) != len(seeds) or min(seeds) < 0:
+        raise UserError(f"--seeds {','.join(map(str, seeds))}: give distinct non-negative seeds")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    results: dict[str, dict] = {}
     for row in table.rows:
         if row.key not in wanted:
             continue
-        print(f"[{table_name}] row ({row.key}) {row.label}", file=sys.stderr, flush=True)
-        results[row.key] = run_row(row, table, budget, out, data_root, imagenet, images_dir, device, workers)
-        write_report(table, budget, results, out)
+        for seed in seeds:
+            print(f"[{table_name}] row ({row.key}) {row.label}, seed {seed}", file=sys.stderr, flush=True)
+            run_row(row, table, budget, out, data_root, imagenet, images_dir, device, workers, seed)
+            write_report(table, budget, collect(table, out), out)
+    write_report(table, budget, collect(table, out), out)
     write_index(out)
     return out / f"{table_name}.md"

@@ -1,0 +1,78 @@
+"""The claims each report checks: verdicts follow the numbers and the noise margin."""
+import math
+
+import pytest
+
+from monossl.reproduce.conclusions import CLAIMS, FAILS, HOLDS, UNSURE, noise_margin
+from monossl.reproduce.paper import TABLES
+from monossl.reproduce.report import comparable, summarise
+
+TAPS = ("conv1", "conv2", "conv3", "conv4")
+
+
+def row(*values, std=0.0, n=1):
+    return {"mean": dict(zip(TAPS, values)), "std": {t: std for t in TAPS}, "n": n, "classes": 10, "minutes": None}
+
+
+def paper_like():
+    """Table 1 shaped like the paper's own numbers."""
+    return {k: row(*p) for k, p in ((r.key, r.paper) for r in TABLES["table1"].rows if r.paper)}
+
+
+def verdicts(table, summary, margin=1.0):
+    return [c.check(summary, TAPS, margin)[0] for c in CLAIMS[table]]
+
+
+def test_the_papers_own_table1_satisfies_its_claims():
+    assert verdicts("table1", paper_like()) == [HOLDS] * 4
+
+
+def test_table1_claims_fail_when_the_numbers_say_otherwise():
+    s = paper_like()
+    s["c"] = row(65, 65, 65, 60)  # no augmentation far above random
+    s["d"] = row(70, 70, 70, 70)  # jitter beats scale and all
+    got = verdicts("table1", s)
+    assert got[0] == FAILS and got[2] == FAILS and got[3] == FAILS
+
+
+def test_small_differences_are_inconclusive():
+    s = paper_like()
+    s["f"] = row(*(v + 0.3 for v in s["e"]["mean"].values()))  # scale a hair above rotation
+    s["d"] = row(0, 0, 0, 0)
+    assert CLAIMS["table1"][2].check(s, TAPS, 1.0)[0] == UNSURE
+    assert CLAIMS["table1"][2].check(s, TAPS, 0.1)[0] == HOLDS
+
+
+def test_missing_rows_are_not_checked():
+    verdict, evidence = CLAIMS["table3"][0].check({"a": row(1, 2, 3, 4)}, TAPS, 1.0)
+    assert verdict == "not checked" and "(e)" in evidence
+
+
+def test_table3_paper_numbers_hold_and_gap_grows():
+    s = {r.key: row(*r.paper) for r in TABLES["table3"].rows if r.paper}
+    assert verdicts("table3", s) == [HOLDS] * 4
+    s["e"] = row(60, 72, 72, 76)  # mono as good as supervised deep down: gap does not grow, conv1 far behind
+    got = verdicts("table3", s)
+    assert got[0] == FAILS and got[1] == FAILS
+
+
+def test_noise_margin_pools_repeated_rows():
+    margin, basis = noise_margin({"b": row(1, 1, 1, 1, std=0.5, n=3), "c": row(1, 1, 1, 1, std=1.0, n=2), "d": row(1, 1, 1, 1)}, TAPS)
+    sigma = math.sqrt((2 * 4 * 0.25 + 1 * 4 * 1.0) / (2 * 4 + 1 * 4))
+    assert margin == pytest.approx(2 * math.sqrt(2) * sigma) and "(b), (c)" in basis
+    assert noise_margin({"b": row(1, 1, 1, 1)}, TAPS)[0] == 1.0  # no repeats: the rule of thumb
+    assert noise_margin({"b": row(1, 1, 1, 1, std=0.01, n=2)}, TAPS)[0] == 1.0  # never below it
+
+
+def test_summary_takes_mean_and_sample_std_over_seeds():
+    found = {"b": {"seeds": {0: {t: {"top1": 50.0} for t in TAPS}, 1: {t: {"top1": 52.0} for t in TAPS}},
+                   "cpu_minutes": [], "classes": 10}}
+    s = summarise(found, TAPS)["b"]
+    assert s["mean"]["conv1"] == 51.0 and s["std"]["conv1"] == pytest.approx(math.sqrt(2)) and s["n"] == 2
+
+
+def test_a_ten_class_folder_is_not_compared_with_imagenet():
+    table2 = TABLES["table2"]
+    assert not comparable(table2, {"b": {"classes": 10}})
+    assert comparable(table2, {"b": {"classes": 1000}})
+    assert comparable(TABLES["table1"], {"b": {"classes": 10}})
