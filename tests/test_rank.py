@@ -1,6 +1,7 @@
 """`monossl rank`: obvious cases order as they must, the output is deterministic, bad files are one line."""
 import json
 
+import pytest
 import numpy as np
 from PIL import Image
 
@@ -50,3 +51,11 @@ def test_rank_cli_writes_json_and_refuses_bad_files(tmp_path, rgb_image, capsys)
     assert main(["rank", str(bad)]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "not a readable image" in err
+
+
+def test_spearman_is_rank_correlation():
+    from monossl.rank import spearman
+
+    assert spearman([1, 2, 3, 4], [10, 20, 30, 400]) == pytest.approx(1.0)
+    assert spearman([1, 2, 3, 4], [4, 3, 2, 1]) == pytest.approx(-1.0)
+    assert spearman([1, 2, 3], [5, 5, 5]) != spearman([1, 2, 3], [5, 5, 5])  # NaN: undefined, no warning

@@ -167,7 +167,7 @@ def test_table2_on_a_ten_class_folder_shows_no_gap_to_the_paper(images_dir, tmp_
 
 def test_cpu_budget_for_table2_is_a_documented_stand_in():
     cpu = BUDGETS["cpu"].imagenet
-    assert cpu.probe_crop == 112 and cpu.size == 128 and cpu.probe_train_limit == 5000 and cpu.probe_test_limit == 500
+    assert cpu.probe_crop == 112 and cpu.size == 128 and cpu.probe_train_limit == 4000 and cpu.probe_test_limit == 500
     assert set(cpu.methods) >= {"rotnet", "deepcluster", "bigan", "supervised"}
     assert BUDGETS["paper"].imagenet.size == 256 and BUDGETS["paper"].imagenet.probe_crop is None
 
@@ -175,9 +175,10 @@ def test_cpu_budget_for_table2_is_a_documented_stand_in():
 def test_sources_table_runs_synthetic_and_bundled_photos(tiny_cifar, images_dir, tmp_path):
     out = tmp_path / "s"
     assert main(["reproduce", "sources", "--budget", "smoke", "--out", str(out), "--data-root", str(tiny_cifar),
-                 "--images", str(images_dir), "--rows", "critic,deadleaves,astronaut", "--workers", "0"]) == 0
+                 "--images", str(images_dir), "--rows", "critic,deadleaves,astronaut,noise", "--workers", "0"]) == 0
     config = json.loads((out / "runs" / "monogan_synthetic-deadleaves_fjrs_cifar" / "config.json").read_text())
     assert config["input"]["sources"] == ["synthetic:deadleaves"]
     md = (out / "sources.md").read_text()
     assert "| (astronaut) | Photo: astronaut ¹ |" in md and "## Claims, checked" in md and "mean gap" not in md
     assert "**A natural image beats every synthetic source at conv1–conv3:**" in md
+    assert "## `monossl rank` against the probes" in md and "over the 3 trained sources" in md

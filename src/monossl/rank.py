@@ -85,3 +85,22 @@ def rank_images(images: list[str], count: int = 512, seed: int = 0, out: str | P
     if out:
         write_json(Path(out), {"protocol": {"count": count, "seed": seed, "size": 32}, "ranking": rows})
     return rows
+
+
+def spearman(x: list[float], y: list[float]) -> float:
+    """Spearman's rank correlation (average ranks for ties); NaN when either side is constant."""
+    from scipy.stats import rankdata
+
+    rx, ry = rankdata(x), rankdata(y)
+    if rx.std() == 0 or ry.std() == 0:
+        return float("nan")
+    return float(np.corrcoef(rx, ry)[0, 1])
+
+
+def validate(candidates: dict[str, str], probed: dict[str, float], count: int = 512, seed: int = 0) -> dict:
+    """Score each candidate source (name -> source spec) and correlate the scores with measured probe
+    accuracies (name -> top-1): the check that `rank` predicts what training teaches."""
+    names = [n for n in candidates if n in probed]
+    scores = {n: rank_images([candidates[n]], count=count, seed=seed)[0]["score"] for n in names}
+    rho = spearman([scores[n] for n in names], [probed[n] for n in names]) if len(names) >= 3 else float("nan")
+    return {"spearman": rho, "n": len(names), "scores": scores, "probed": {n: probed[n] for n in names}}

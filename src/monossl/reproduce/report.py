@@ -54,7 +54,7 @@ def mean_gap(table: Table, row: Row, s: dict | None, with_paper: bool) -> float 
     return sum(s["mean"][t] - p for t, p in zip(table.taps, row.paper)) / len(row.paper)
 
 
-def write_report(table: Table, budget: Budget, found: dict, out: Path) -> None:
+def write_report(table: Table, budget: Budget, found: dict, out: Path, extra: list[str] | None = None) -> None:
     summary = summarise(found, table.taps)
     with_paper = comparable(table, summary)
     ours_only = not any(r.paper for r in table.rows)
@@ -89,7 +89,7 @@ def write_report(table: Table, budget: Budget, found: dict, out: Path) -> None:
     if notes:
         lines += ["", "¹ Notes:"] + notes
     lines += ["", f"![accuracy against depth]({table.name}.png)", ""]
-    lines += conclusions_section(table, summary)
+    lines += conclusions_section(table, summary) + list(extra or [])
     atomic_write_text(out / f"{table.name}.md", "\n".join(lines))
     atomic_write_text(out / f"{table.name}.csv", buffer.getvalue())
     plot_table(table, summary, out / f"{table.name}.png", with_paper)
