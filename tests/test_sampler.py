@@ -16,10 +16,11 @@ def test_white_source_gives_white_patches_no_fill_leaks():
     assert patches.min() == 255
 
 
-def test_fine_checkerboard_with_scale_off_is_grey_where_plain_bilinear_aliases():
+@pytest.mark.parametrize("resample", ["mip", "supersample"])
+def test_fine_checkerboard_with_scale_off_is_grey_where_plain_bilinear_aliases(resample):
     board = ((np.indices((250, 250)).sum(0) % 2) * 255).astype(np.uint8)
     board = np.repeat(board[:, :, None], 3, axis=2)
-    cfg = AugmentConfig(size=32, scale=False, rotation=False, jitter=False)
+    cfg = AugmentConfig(size=32, scale=False, rotation=False, jitter=False, resample=resample)
     patches = PatchSampler([board], cfg, seed=0).patches(np.arange(8)).astype(float)
     assert abs(patches.mean() - 127.5) < 3 and patches.std() < 3
     plain = F.interpolate(torch.from_numpy(board).permute(2, 0, 1)[None].float(), size=(32, 32),
@@ -118,9 +119,40 @@ def test_small_image_is_upsampled_with_a_warning():
     assert s.patches(np.arange(3)).shape == (3, 32, 32, 3)
 
 
-def test_large_crop_does_not_alias_at_32px():
+@pytest.mark.parametrize("resample", ["mip", "supersample"])
+def test_large_crop_does_not_alias_at_32px(resample):
     """A 2000-px crop of a 1-px stripe pattern shown at 32 px is uniform, not moire."""
     stripes = np.repeat(((np.arange(2048) % 2) * 255).astype(np.uint8)[None, :, None], 2048, 0).repeat(3, 2)
-    cfg = AugmentConfig(size=32, scale=False, rotation=False, jitter=False, flip=False)
+    cfg = AugmentConfig(size=32, scale=False, rotation=False, jitter=False, flip=False, resample=resample)
     patch = PatchSampler([stripes], cfg).patches([0]).astype(float)
     assert patch.std() < 2
+
+
+def grating_contrast(period_out: float, resample: str | None) -> float:
+    """Michelson-like amplitude (1 = kept whole) of a vertical cosine grating of `period_out` output
+    pixels, shown at 32 px from 1152 px (36 source pixels an output pixel: the mipmap's worst case,
+    just past a power of two). resample None: Pillow's antialiased bilinear resize, the yardstick."""
+    from PIL import Image
+
+    x = np.arange(1152) + 0.5
+    row = 127.5 + 100 * np.cos(2 * np.pi * x / (period_out * 36))
+    img = np.repeat(np.repeat(row[None, :, None], 1152, 0), 3, 2).round().astype(np.uint8)
+    if resample is None:
+        out = np.asarray(Image.fromarray(img).resize((32, 32), Image.BILINEAR))
+    else:
+        cfg = AugmentConfig(size=32, scale=False, rotation=False, jitter=False, flip=False, resample=resample)
+        out = PatchSampler([img], cfg).patches([0])[0]
+    return float(out[:, :, 0].astype(float).std() * np.sqrt(2) / 100)
+
+
+def test_supersampling_is_as_sharp_as_an_antialiased_resize_and_still_does_not_alias():
+    for period in (3, 4):  # detail conv1 can see
+        mip, sharp, pil = (grating_contrast(period, r) for r in ("mip", "supersample", None))
+        assert mip < 0.6 * pil and sharp >= 0.95 * pil  # the mipmap halves it; supersampling keeps it
+    for period in (1.25, 1.6):  # beyond Nyquist: must be filtered out, not folded back
+        assert grating_contrast(period, "supersample") < 0.35
+
+
+def test_resample_is_validated():
+    with pytest.raises(UserError, match="--resample"):
+        AugmentConfig(resample="nearest").validate()

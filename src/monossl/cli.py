@@ -33,6 +33,8 @@ def add_augment_options(p: argparse.ArgumentParser, size_default: int | None = 3
     g.add_argument("--no-rotation", action="store_true", help="switch rotation off")
     g.add_argument("--no-jitter", action="store_true", help="switch colour jitter off")
     g.add_argument("--no-flip", action="store_true", help="switch left-right flips off")
+    g.add_argument("--resample", choices=["mip", "supersample"], default="mip",
+                   help="mip: one bilinear read from the mipmap level (default); supersample: 2x2 reads one level finer (sharper)")
 
 
 def augment_config(args):
@@ -40,7 +42,7 @@ def augment_config(args):
 
     return AugmentConfig(size=args.size, beta=args.beta, gamma=args.gamma, max_angle=args.max_angle,
                          scale=not args.no_scale, rotation=not args.no_rotation, jitter=not args.no_jitter,
-                         flip=not args.no_flip).validate()
+                         flip=not args.no_flip, resample=args.resample).validate()
 
 
 def cmd_generate(args) -> None:
