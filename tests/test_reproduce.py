@@ -182,3 +182,14 @@ def test_sources_table_runs_synthetic_and_bundled_photos(tiny_cifar, images_dir,
     assert "| (astronaut) | Photo: astronaut ¹ |" in md and "## Claims, checked" in md and "mean gap" not in md
     assert "**A natural image beats every synthetic source at conv1–conv3:**" in md
     assert "## `monossl rank` against the probes" in md and "over the 3 trained sources" in md
+
+
+def test_whole_dataset_rows_see_as_many_images_as_single_image_rows():
+    from monossl.data.inputs import TrainInput
+    from monossl.reproduce.runner import MethodBudget, epochs_for
+
+    cifar = TrainInput(dataset="cifar10")
+    assert epochs_for(MethodBudget(25600, 5, 128), cifar, "rotnet") == 3  # 128,000 images: 2.56 passes of 50,000
+    assert epochs_for(MethodBudget(12800, 2, 32), cifar, "monogan") == 1  # at least one pass
+    assert epochs_for(MethodBudget(12800, 2, 32), TrainInput(sources=("x.png",), count=12800), "monogan") == 2
+    assert epochs_for(MethodBudget(0, 10, 128), cifar, "supervised") == 10

@@ -159,7 +159,8 @@ def run_row(row: Row, table: Table, budget: Budget, out: Path, data_root: str | 
         run_dir = out / "runs" / run_id
         train_input = TrainInput(count=max(mb.count, 1), augment=AugmentConfig(size=size, **row.augment), data_root=data_root,
                                  **source_for(row, table, images_dir, imagenet, data_root))
-        config = PretrainConfig(method=row.method, out=str(run_dir), input=train_input, arch=table.arch, epochs=mb.epochs,
+        config = PretrainConfig(method=row.method, out=str(run_dir), input=train_input, arch=table.arch,
+                                epochs=epochs_for(mb, train_input, row.method),
                                 batch_size=mb.batch_size, device=device, workers=workers, hparams=dict(mb.hparams), seed=seed)
         pretrain(config, resume=(run_dir / "config.json").exists())
         trunk_spec = str(run_dir)
@@ -172,6 +173,15 @@ def run_row(row: Row, table: Table, budget: Budget, out: Path, data_root: str | 
     result = run_probe(trunk_spec, dataset, probe_out, arch=table.arch, data_root=data_root, taps=list(table.taps),
                        config=config, resume=True, workers=workers)  # re-use, resume, or run
     return result.taps
+
+
+def epochs_for(mb: MethodBudget, train_input: TrainInput, method: str) -> int:
+    """A whole-dataset row sees as many training images as a single-image row of the same method
+    (epochs x count patches), at least one pass; sources and supervised rows keep their epochs."""
+    if train_input.kind == "sources" or method == "supervised" or not mb.count:
+        return mb.epochs
+    size = train_input.length()
+    return max(1, round(mb.epochs * mb.count / size)) if size else mb.epochs
 
 
 def collect(table: Table, out: Path) -> dict[str, dict]:
