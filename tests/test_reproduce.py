@@ -193,3 +193,14 @@ def test_whole_dataset_rows_see_as_many_images_as_single_image_rows():
     assert epochs_for(MethodBudget(12800, 2, 32), cifar, "monogan") == 1  # at least one pass
     assert epochs_for(MethodBudget(12800, 2, 32), TrainInput(sources=("x.png",), count=12800), "monogan") == 2
     assert epochs_for(MethodBudget(0, 10, 128), cifar, "supervised") == 10
+
+
+def test_table2_cpu_budget_probes_a_small_folder_with_its_limits(images_dir, tmp_path):
+    root = imagenet_like(tmp_path / "imagenet", classes=3, train=4, val=2)
+    out = tmp_path / "t2cpu"
+    assert main(["reproduce", "table2", "--budget", "cpu", "--out", str(out), "--imagenet", str(root),
+                 "--images", str(images_dir), "--rows", "b", "--workers", "0"]) == 0
+    probe = json.loads((out / "probes" / "random_alexnet.imagenet.json").read_text())
+    assert probe["protocol"]["epochs"] == 36 and probe["protocol"]["crop"] == 112 and probe["protocol"]["classes"] == 3
+    assert len(probe["curves"]["0"]) == 36
+    assert "Not comparable with the paper" in (out / "table2.md").read_text()
