@@ -1,5 +1,6 @@
 """Robustness: kill -9 then --resume for every command, two-process DDP, start-up imports, the paper's
 images fetched and verified, and bad input across commands (one line, exit 2, nothing left behind)."""
+import csv
 import hashlib
 import io
 import json
@@ -91,7 +92,10 @@ def test_kill9_reproduce_then_rerun_gives_the_same_table(shared_cifar10, tmp_pat
     cut = tmp_path / "cut"
     kill_when(monossl(*args, "--out", cut), lambda: any((cut / "probes").glob("*.state.pt")) if (cut / "probes").exists() else False)
     finished(monossl(*args, "--out", cut))
-    assert (cut / "table1.csv").read_text() == (tmp_path / "full" / "table1.csv").read_text()
+    def numbers(folder):  # every cell but the CPU-minutes, which are a measurement of the machine, not a result
+        return [{k: v for k, v in row.items() if k != "cpu_minutes"} for row in csv.DictReader((folder / "table1.csv").open())]
+
+    assert numbers(cut) == numbers(tmp_path / "full") and numbers(cut)[3]["conv1_ours"] != ""
 
 
 @pytest.mark.parametrize("method,extra", [("rotnet", []), ("deepcluster", ["--k", 8, "--hidden", 32])])
