@@ -151,7 +151,7 @@ def _mono_gap_grows(pairs):
 
 
 # ---- Table S (ours): natural photographs against synthetic sources ----
-NATURAL = ("image_a", "image_b", "astronaut", "chelsea", "coffee", "rocket")
+NATURAL = ("image_a", "image_b", "astronaut", "chelsea", "coffee")
 SYNTHETIC = ("deadleaves", "fractal", "noise")
 
 

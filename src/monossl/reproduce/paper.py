@@ -116,7 +116,6 @@ SOURCES = Table("sources", "Table S (ours): which single source teaches most? Mo
         note="photographs bundled with scikit-image (public domain / CC0)"),
     Row("chelsea", "Photo: cat", None, "pretrain", "monogan", "skimage:chelsea"),
     Row("coffee", "Photo: coffee", None, "pretrain", "monogan", "skimage:coffee"),
-    Row("rocket", "Photo: rocket", None, "pretrain", "monogan", "skimage:rocket"),
     Row("deadleaves", "Dead leaves", None, "pretrain", "monogan", "synthetic:deadleaves",
         note="synthetic sources (`monossl.data.synthetic`): dead leaves (Baradad et al. 2021), IFS fractals (Kataoka et al. "
              "2020), 1/f^α coloured noise; one rendered image each"),
