@@ -76,3 +76,12 @@ def test_a_ten_class_folder_is_not_compared_with_imagenet():
     assert not comparable(table2, {"b": {"classes": 10}})
     assert comparable(table2, {"b": {"classes": 1000}})
     assert comparable(TABLES["table1"], {"b": {"classes": 10}})
+
+
+def test_trained_rows_are_held_against_their_matching_random_trunk():
+    s = paper_like()
+    s["c"] = row(61, 59, 56, 53)  # 2.7 above the ReLU random row, level with the random critic
+    assert CLAIMS["table1"][0].check(s, TAPS, 1.0)[0] == FAILS
+    s["rc"] = row(60.5, 58.5, 55.5, 52.5)
+    verdict, evidence = CLAIMS["table1"][0].check(s, TAPS, 1.0)
+    assert verdict == HOLDS and "(rc)" in evidence and "against (b)" in evidence
