@@ -59,3 +59,11 @@ def test_spearman_is_rank_correlation():
     assert spearman([1, 2, 3, 4], [10, 20, 30, 400]) == pytest.approx(1.0)
     assert spearman([1, 2, 3, 4], [4, 3, 2, 1]) == pytest.approx(-1.0)
     assert spearman([1, 2, 3], [5, 5, 5]) != spearman([1, 2, 3], [5, 5, 5])  # NaN: undefined, no warning
+
+
+def test_permutation_p_value_is_exact_for_small_sets():
+    from monossl.rank import permutation_p, spearman
+
+    x, y = [1, 2, 3, 4], [1, 2, 3, 4]
+    assert permutation_p(x, y, spearman(x, y)) == pytest.approx(1 / 24)  # only the identity pairing reaches 1
+    assert permutation_p(x, [4, 3, 2, 1], -1.0) == 1.0

@@ -102,5 +102,26 @@ def validate(candidates: dict[str, str], probed: dict[str, float], count: int = 
     accuracies (name -> top-1): the check that `rank` predicts what training teaches."""
     names = [n for n in candidates if n in probed]
     scores = {n: rank_images([candidates[n]], count=count, seed=seed)[0]["score"] for n in names}
-    rho = spearman([scores[n] for n in names], [probed[n] for n in names]) if len(names) >= 3 else float("nan")
-    return {"spearman": rho, "n": len(names), "scores": scores, "probed": {n: probed[n] for n in names}}
+    x, y = [scores[n] for n in names], [probed[n] for n in names]
+    rho = spearman(x, y) if len(names) >= 3 else float("nan")
+    return {"spearman": rho, "p_value": permutation_p(x, y, rho), "n": len(names), "scores": scores,
+            "probed": {n: probed[n] for n in names}}
+
+
+def permutation_p(x: list[float], y: list[float], rho: float, exact_up_to: int = 9, draws: int = 20000) -> float:
+    """One-sided p-value of a Spearman correlation at least `rho` when the pairing is random: exact over
+    every permutation for up to `exact_up_to` items, else from `draws` seeded random permutations."""
+    import itertools
+
+    from scipy.stats import rankdata
+
+    if not np.isfinite(rho):
+        return float("nan")
+    rx, ry = rankdata(x), rankdata(y)
+    n = len(rx)
+    perms = (np.array(list(itertools.permutations(range(n)))) if n <= exact_up_to
+             else np.array([np.random.default_rng(i).permutation(n) for i in range(draws)]))
+    a = (rx - rx.mean()) / np.linalg.norm(rx - rx.mean())
+    b = ry[perms] - ry.mean()
+    rhos = (b @ a) / np.linalg.norm(b, axis=1)
+    return float(np.mean(rhos >= rho - 1e-12))

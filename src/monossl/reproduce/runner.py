@@ -221,7 +221,8 @@ def rank_check(table: Table, out: Path, images_dir: str | None, data_root: str |
     check = validate(specs, {k: summary[k]["mean"]["conv2"] for k in specs})
     lines = ["## `monossl rank` against the probes", "",
              f"Spearman correlation between `monossl rank`'s score and the conv2 probe over the {check['n']} trained "
-             f"sources: **{check['spearman']:+.2f}** (the goal is at least +0.6).", "",
+             f"sources: **{check['spearman']:+.2f}** (the goal is at least +0.6; one-sided permutation p = "
+             f"{check['p_value']:.3f}: the share of random pairings that correlate as well).", "",
              "| source | rank score | conv2 top-1 |", "|---|---|---|"]
     for key in sorted(specs, key=lambda k: -check["scores"][k]):
         lines.append(f"| ({key}) | {check['scores'][key]:.4f} | {check['probed'][key]:.1f} |")
