@@ -54,6 +54,8 @@ def plot_depth(path: str | Path, taps: list[str], lines: list[dict], title: str,
 
     fig, ax = plt.subplots(figsize=(7, 4.5))
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    if max((line.get("colour", 0) for line in lines), default=0) >= len(colours):  # more rows than the cycle: no repeats
+        colours = [plt.get_cmap("tab20")(i) for i in [*range(0, 20, 2), *range(1, 20, 2)]]
     xs = list(range(len(taps)))
     for line in lines:
         ax.plot(xs, line["values"], "--" if line.get("dashed") else "-o", color=colours[line.get("colour", 0) % len(colours)],
