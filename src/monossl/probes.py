@@ -42,7 +42,7 @@ from monossl.errors import UserError
 from monossl.nets.trunk import Trunk, absorb_batchnorm, prepare_input
 from monossl.rundir import atomic_torch_save, atomic_write_text, read_json, write_json
 from monossl.schedule import set_lr, step_lr
-from monossl.seeding import derive_seed, generator, rng
+from monossl.seeding import check_seeds, derive_seed, generator, rng
 
 AUGMENTS = ("none", "flip", "crop-flip")
 NORMS = ("channel", "feature")
@@ -447,9 +447,7 @@ def run_probe(trunk_spec: str, dataset: str, out: str | Path, arch: str | None =
 
     out = Path(out)
     config = config.validate()
-    seeds = list(seeds) if seeds else [config.seed]
-    if len(set(seeds)) != len(seeds) or min(seeds) < 0:
-        raise UserError(f"--seeds {','.join(map(str, seeds))}: give distinct non-negative seeds")
+    seeds = check_seeds(list(seeds) if seeds else [config.seed])
     if out.exists() and out.is_dir():
         raise UserError(f"{out}: is a folder; --out takes a file name such as result.json")
     if out.exists() and not resume:

@@ -34,3 +34,12 @@ def generator(seed: int, *keys: int | str):
 def rng(seed: int, *keys: int | str) -> np.random.Generator:
     """A NumPy generator seeded with `derive_seed(seed, *keys)`."""
     return np.random.default_rng(derive_seed(seed, *keys))
+
+
+def check_seeds(seeds: list[int]) -> list[int]:
+    """The seeds of a repeated measurement (`--seeds`): distinct and non-negative, or a one-line error."""
+    from monossl.errors import UserError
+
+    if len(set(seeds)) != len(seeds) or min(seeds) < 0:
+        raise UserError(f"--seeds {','.join(map(str, seeds))}: give distinct non-negative seeds")
+    return list(seeds)

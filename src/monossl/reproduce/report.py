@@ -40,10 +40,15 @@ def comparable(table: Table, summary: dict) -> bool:
     return all(c == PAPER_CLASSES[table.probe_dataset] for c in counts)
 
 
+def has_paper(table: Table) -> bool:
+    """Whether the table has the paper's numbers to set beside ours (Table S, ours, has none)."""
+    return any(r.paper for r in table.rows)
+
+
 def cell(table: Table, row: Row, s: dict | None, tap: str, i: int) -> str:
     spread = f" ± {s['std'][tap]:.1f}" if s is not None and s["n"] > 1 else ""
     ours = "–" if s is None else f"{s['mean'][tap]:.1f}{spread}"
-    if not any(r.paper for r in table.rows):  # a table of ours: nothing to set beside
+    if not has_paper(table):
         return ours
     return f"{ours} ({row.paper[i]:.1f})" if row.paper else f"{ours} (–)"
 
@@ -57,7 +62,7 @@ def mean_gap(table: Table, row: Row, s: dict | None, with_paper: bool) -> float 
 def write_report(table: Table, budget: Budget, found: dict, out: Path, extra: list[str] | None = None) -> None:
     summary = summarise(found, table.taps)
     with_paper = comparable(table, summary)
-    ours_only = not any(r.paper for r in table.rows)
+    ours_only = not has_paper(table)
     header = ["row", "method"] + list(table.taps) + ([] if ours_only else ["mean gap"]) + ["seeds", "CPU-min"]
     cells_are = "top-1 %" if ours_only else "ours (paper), top-1 %"
     lines = [f"# {table.title}", "", f"Budget: `{budget.name}`. Cells: {cells_are}; ± the sample standard deviation over seeds "
@@ -98,7 +103,7 @@ def write_report(table: Table, budget: Budget, found: dict, out: Path, extra: li
 def conclusions_section(table: Table, summary: dict) -> list[str]:
     """The paper's claims for this table, each checked against the numbers above (generated, never typed)."""
     margin, basis = noise_margin(summary, table.taps)
-    title = "Claims, checked" if not any(r.paper for r in table.rows) else "The paper's claims, checked"
+    title = "The paper's claims, checked" if has_paper(table) else "Claims, checked"
     lines = [f"## {title}", "",
              f"A difference counts when it exceeds **{margin:.1f} points** ({basis}); smaller ones are inconclusive.", ""]
     for claim in CLAIMS.get(table.name, ()):

@@ -14,7 +14,6 @@ Budgets:
 """
 from __future__ import annotations
 
-import json
 import re
 import sys
 from dataclasses import dataclass, field, replace
@@ -29,7 +28,8 @@ from monossl.methods.engine import PretrainConfig
 from monossl.probes import PRESETS, run_probe
 from monossl.reproduce.paper import TABLES, Row, Table
 from monossl.reproduce.report import write_index, write_report
-from monossl.rundir import read_json
+from monossl.rundir import MetricsLog, read_json
+from monossl.seeding import check_seeds
 
 
 @dataclass(frozen=True)
@@ -206,14 +206,15 @@ def collect(table: Table, out: Path) -> dict[str, dict]:
     return found
 
 
-def rank_check(table: Table, out: Path, images_dir: str | None, data_root: str | None) -> list[str]:
-    """Table S only: `monossl rank`'s score of each trained source against its conv2 probe (Spearman)."""
+def rank_check(table: Table, found: dict, images_dir: str | None, data_root: str | None) -> list[str]:
+    """Table S only: `monossl rank`'s score of each trained source (rows of `collect`) against its conv2
+    probe (Spearman)."""
     if table.name != "sources":
         return []
     from monossl.rank import validate
     from monossl.reproduce.report import summarise
 
-    summary = summarise(collect(table, out), table.taps)
+    summary = summarise(found, table.taps)
     specs = {r.key: (str(paper_image(r.train, images_dir, data_root)) if r.train in ("image_a", "image_b") else r.train)
              for r in table.rows if r.kind == "pretrain" and r.key in summary}
     if len(specs) < 3:
@@ -231,10 +232,7 @@ def rank_check(table: Table, out: Path, images_dir: str | None, data_root: str |
 
 def training_minutes(run_dir: Path) -> float | None:
     """CPU-minutes the run's training took (its last epoch record), None when unknown."""
-    metrics = run_dir / "metrics.jsonl"
-    if not metrics.exists():
-        return None
-    epochs = [json.loads(line) for line in metrics.read_text().splitlines() if '"kind": "epoch"' in line]
+    epochs = [r for r in MetricsLog(run_dir / "metrics.jsonl").records() if r.get("kind") == "epoch"]
     return epochs[-1].get("cpu_minutes") if epochs else None
 
 
@@ -258,9 +256,7 @@ def reproduce(table_name: str, budget_name: str, out: str | Path, data_root: str
     unknown = [k for k in wanted if k not in keys]
     if unknown:
         raise UserError(f"--rows {','.join(unknown)}: {table_name} has rows {','.join(keys)}")
-    seeds = list(seeds) if seeds else [0]
-    if len(set(seeds)) != len(seeds) or min(seeds) < 0:
-        raise UserError(f"--seeds {','.join(map(str, seeds))}: give distinct non-negative seeds")
+    seeds = check_seeds(list(seeds) if seeds else [0])
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     for row in table.rows:
@@ -270,6 +266,7 @@ def reproduce(table_name: str, budget_name: str, out: str | Path, data_root: str
             print(f"[{table_name}] row ({row.key}) {row.label}, seed {seed}", file=sys.stderr, flush=True)
             run_row(row, table, budget, out, data_root, imagenet, images_dir, device, workers, seed)
             write_report(table, budget, collect(table, out), out)
-    write_report(table, budget, collect(table, out), out, rank_check(table, out, images_dir, data_root))
+    found = collect(table, out)
+    write_report(table, budget, found, out, rank_check(table, found, images_dir, data_root))
     write_index(out)
     return out / f"{table_name}.md"
