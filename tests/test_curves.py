@@ -37,3 +37,17 @@ def test_curve_probes_snapshots_against_cpu_minutes(rgb_image, tiny_cifar, tmp_p
     stamp = (run / "curve" / "epoch001.json").stat().st_mtime
     assert main(["curve", str(run), "--data-root", str(tiny_cifar), "--taps", "conv1,conv2"]) == 0
     assert (run / "curve" / "epoch001.json").stat().st_mtime == stamp  # finished snapshots are re-used
+
+
+def test_curves_hold_each_run_against_its_own_random_trunk_and_compare(rgb_image, tiny_cifar, tmp_path, capsys):
+    runs = {"monogan": tmp_path / "gan", "rotnet": tmp_path / "rot"}
+    for method, run in runs.items():
+        extra = ["--gen-dim", "8"] if method == "monogan" else []
+        assert main(["pretrain", method, "--source", str(rgb_image), "--count", "32", "--epochs", "1", "--batch-size", "16",
+                     "--workers", "0", "--out", str(run), *extra]) == 0
+    compare = tmp_path / "both.png"
+    assert main(["curve", str(runs["monogan"]), str(runs["rotnet"]), "--data-root", str(tiny_cifar), "--taps", "conv1",
+                 "--compare", str(compare)]) == 0
+    assert json.loads((runs["monogan"] / "curve.json").read_text())["baseline"] == "random-critic"
+    assert json.loads((runs["rotnet"] / "curve.json").read_text())["baseline"] == "random"
+    assert compare.stat().st_size > 0 and "random-critic: conv1" in capsys.readouterr().out

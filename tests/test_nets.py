@@ -5,7 +5,7 @@ from torch import nn
 
 from monossl.errors import UserError
 from monossl.nets import absorb_batchnorm, build_trunk, load_trunk, save_trunk
-from monossl.nets.init import kraehenbuehl_init
+from monossl.nets.init import kraehenbuehl_init, wgan_gp_init
 from monossl.probes import TapFeatures
 
 
@@ -60,6 +60,19 @@ def test_random_init_is_seeded_and_he_scaled():
     w = a.features[0].weight
     assert torch.equal(w, b.features[0].weight)
     assert abs(w.std().item() - (2 / (7 * 7 * 96)) ** 0.5) < 0.01
+
+
+def test_wgan_gp_init_matches_the_reference_fans():
+    trunk = wgan_gp_init(build_trunk("cifar", batchnorm=False, act="leaky"), seed=1)
+    convs = [m for m in trunk.modules() if isinstance(m, nn.Conv2d)]
+    # conv1: fan_in 3*49 = 147, fan_out 96*49/9 = 522.7; conv2: 96*25 = 2400 and 256*25/4 = 1600
+    for conv, fans in zip(convs, [(147, 96 * 49 / 9), (2400, 1600)]):
+        std = (4 / sum(fans)) ** 0.5
+        w = conv.weight
+        assert abs(w.std().item() / std - 1) < 0.05 and w.abs().max() <= std * 3 ** 0.5 + 1e-7
+        assert torch.count_nonzero(conv.bias) == 0
+    again = wgan_gp_init(build_trunk("cifar", batchnorm=False, act="leaky"), seed=1)
+    assert torch.equal(convs[0].weight, again.features[0].weight)
 
 
 def test_kraehenbuehl_init_gives_unit_variance_preactivations():

@@ -57,6 +57,24 @@ def test_reproduce_smoke_writes_tables_and_reuses_runs(tiny_cifar, images_dir, t
     assert (out / "probes" / "random_cifar.cifar10.json").stat().st_mtime == stamp
 
 
+def test_report_keeps_published_rows_whose_runs_are_gone(tiny_cifar, images_dir, tmp_path):
+    out = tmp_path / "rep"
+    common = ["--out", str(out), "--data-root", str(tiny_cifar), "--images", str(images_dir), "--workers", "0"]
+    assert main(["reproduce", "table1", "--budget", "smoke", "--rows", "b", *common]) == 0
+    before = {r["row"]: r for r in csv.DictReader((out / "table1.csv").open())}
+    for probe in (out / "probes").glob("*.json"):
+        probe.unlink()  # the run folders are gone; the published report stays
+    assert main(["reproduce", "table1", "--budget", "smoke", "--rows", "rc", *common]) == 0
+    after = {r["row"]: r for r in csv.DictReader((out / "table1.csv").open())}
+    assert after["b"]["conv1_ours"] == before["b"]["conv1_ours"] != "" and after["rc"]["conv1_ours"] != ""
+    for probe in (out / "probes").glob("*.json"):
+        probe.unlink()
+    (out / "table1.md").write_text((out / "table1.md").read_text().replace("Budget: `smoke`.", "Budget: `cpu`."))
+    assert main(["reproduce", "table1", "--budget", "smoke", "--rows", "rc", *common]) == 0
+    after = {r["row"]: r for r in csv.DictReader((out / "table1.csv").open())}
+    assert after["b"]["conv1_ours"] == "" and after["rc"]["conv1_ours"] != ""  # another budget's rows are not mixed in
+
+
 def test_table2_without_imagenet_is_one_line_exit_2(tmp_path, capsys):
     assert main(["reproduce", "table2", "--budget", "smoke", "--out", str(tmp_path / "t2")]) == 2
     err = capsys.readouterr().err.strip()

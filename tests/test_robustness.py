@@ -196,6 +196,7 @@ def test_bad_input_across_commands(rgb_image, tiny_cifar, tmp_path, capsys):
     cases = [
         (["pretrain", "monogan", *src, "--beta1", "zero"], "--beta1 zero: must be a number"),
         (["pretrain", "monogan", *src, "--lr", "nan"], "--lr nan: must be a finite number"),
+        (["pretrain", "monogan", *src, "--critic-init", "he"], "--critic-init he: choose deepcluster, wgan-gp"),
         (["pretrain", "rotnet", *src, "--lr", "-0.1"], "--lr -0.1: must be a finite number, zero or more"),
         (["pretrain", "rotnet", *src, "--lr", "0"], "--lr 0.0: must be positive"),
         (["pretrain", "rotnet", *src, "--size", "0"], "--size 0"),

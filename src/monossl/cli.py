@@ -481,28 +481,37 @@ def add_generate_parser(sub, argv: list[str]) -> None:
 
 
 def cmd_curve(args) -> None:
-    from monossl.curves import QUICK, learning_curve
+    from monossl.curves import QUICK, learning_curve, plot_curves
 
     taps = args.taps.split(",") if args.taps else None
-    curve = learning_curve(args.run, args.dataset, args.data_root, every=args.every, config=QUICK, taps=taps)
-    for point in curve["points"]:
-        minutes = f"{point['cpu_minutes']:.1f} CPU-min" if point.get("cpu_minutes") is not None else "?"
-        print(f"epoch {point['epoch']:3d} ({minutes}): " + " ".join(f"{t} {v:.1f}" for t, v in point["top1"].items())
-              + f"  conv1 structure {point['conv1_structure']:.2f}")
-    print("random: " + " ".join(f"{t} {v:.1f}" for t, v in curve["random"].items()))
-    print(f"wrote {Path(args.run) / 'curve.png'} and curve.json")
+    curves = []
+    for run in args.run:
+        curve = learning_curve(run, args.dataset, args.data_root, every=args.every, config=QUICK, taps=taps)
+        print(f"{run}:")
+        for point in curve["points"]:
+            minutes = f"{point['cpu_minutes']:.1f} CPU-min" if point.get("cpu_minutes") is not None else "?"
+            print(f"  epoch {point['epoch']:3d} ({minutes}): " + " ".join(f"{t} {v:.1f}" for t, v in point["top1"].items())
+                  + f"  conv1 structure {point['conv1_structure']:.2f}")
+        print(f"  {curve['baseline']}: " + " ".join(f"{t} {v:.1f}" for t, v in curve["random"].items()))
+        print(f"  wrote {Path(run) / 'curve.png'} and curve.json")
+        curves.append(curve)
+    if args.compare:
+        plot_curves(curves, Path(args.compare))
+        print(f"wrote {args.compare}")
 
 
 def add_curve_parser(sub, argv: list[str]) -> None:
     p = sub.add_parser("curve", help=SUMMARIES["curve"],
                        description="Probe every epoch snapshot of a run with the quick protocol (10k/5k CIFAR split, "
-                                   "10 epochs) beside the random trunk, and plot top-1 against CPU-minutes and images "
-                                   "seen: RUN/curve.png, RUN/curve.json. Finished snapshots are re-used.")
-    p.add_argument("run", metavar="RUN_DIR", help="a `monossl pretrain` run folder")
+                                   "10 epochs) beside its random trunk (the random critic for MonoGAN), and plot top-1 "
+                                   "against CPU-minutes and images seen: RUN/curve.png, RUN/curve.json. Finished "
+                                   "snapshots are re-used. Several runs: --compare PNG draws them on shared axes.")
+    p.add_argument("run", metavar="RUN_DIR", nargs="+", help="`monossl pretrain` run folder(s)")
     p.add_argument("--dataset", default="cifar10", choices=["cifar10", "cifar100"], help="probe dataset")
     p.add_argument("--data-root", default=None, help="dataset root (default: $MONOSSL_DATA, else ~/.cache/monossl)")
     p.add_argument("--every", type=int, default=1, help="probe every N-th snapshot (the last one always)")
     p.add_argument("--taps", default=None, help="comma-separated taps (default: all)")
+    p.add_argument("--compare", default=None, metavar="PNG", help="also draw all the runs' curves on shared axes here")
     p.set_defaults(func=cmd_curve)
 
 

@@ -2,10 +2,11 @@
 
 Every epoch snapshot of a run (`RUN/trunks/epochNNN.pt`) is probed with the quick protocol (a seeded
 10,000 / 5,000 split of CIFAR-10, 10 epochs; `QUICK`), beside the random trunk under the same
-protocol, and plotted against the CPU-minutes and the images seen that the run's `metrics.jsonl`
+protocol (the random critic for a MonoGAN run: `baseline_for`), and plotted against the CPU-minutes and the images seen that the run's `metrics.jsonl`
 records for each epoch. Also recorded per snapshot: the conv1 filter-structure score
 (`monossl.viz.filters.structure`). Results live in RUN/curve/ (one JSON per snapshot, re-used when
-the command is run again, so a growing run is followed cheaply), RUN/curve.json and RUN/curve.png.
+the command is run again, so a growing run is followed cheaply), RUN/curve.json and RUN/curve.png;
+`plot_curves` draws several runs on shared axes (`monossl curve RUN RUN ... --compare PNG`).
 Quick-protocol numbers are for comparing snapshots with each other; they read lower than the full
 protocol's.
 """
@@ -30,6 +31,13 @@ def snapshots(run: Path) -> list[tuple[int, Path]]:
     return found
 
 
+def baseline_for(trunk) -> str:
+    """The random trunk a run's snapshots are held against: MonoGAN's critic (no BatchNorm, LeakyReLU)
+    against `random-critic`, every other trunk against the paper's `random`."""
+    config = getattr(trunk, "config", {})
+    return "random-critic" if config.get("act") == "leaky" and not config.get("batchnorm", True) else "random"
+
+
 def learning_curve(run: str | Path, dataset: str = "cifar10", data_root: str | None = None, every: int = 1,
                    config: ProbeConfig = QUICK, taps: list[str] | None = None) -> dict:
     """Probe every `every`-th snapshot (and the last), and the random trunk; write and return the curve."""
@@ -52,11 +60,12 @@ def learning_curve(run: str | Path, dataset: str = "cifar10", data_root: str | N
         points.append({"epoch": epoch, "cpu_minutes": record.get("cpu_minutes"), "images_seen": record.get("images_seen"),
                        "top1": {t: m["top1"] for t, m in result.taps.items()},
                        "conv1_structure": structure(first_conv(trunk).weight)["structure"]})
-    arch = load_trunk(chosen[-1][1])[1]
-    random = run_probe("random", dataset, folder / "random.json", arch=arch, data_root=data_root, taps=taps,
+    last, arch = load_trunk(chosen[-1][1])[:2]
+    baseline = baseline_for(last)
+    random = run_probe(baseline, dataset, folder / f"{baseline}.json", arch=arch, data_root=data_root, taps=taps,
                        config=config, resume=True)
     curve = {"run": str(run), "dataset": dataset, "protocol": "quick" if config == QUICK else "custom",
-             "points": points, "random": {t: m["top1"] for t, m in random.taps.items()}}
+             "points": points, "baseline": baseline, "random": {t: m["top1"] for t, m in random.taps.items()}}
     write_json(run / "curve.json", curve)
     plot_curve(curve, run / "curve.png")
     return curve
@@ -86,5 +95,35 @@ def plot_curve(curve: dict, path: Path) -> None:
         ax.grid(alpha=0.3)
     axes[0][0].legend(fontsize=8, title="solid: run, dashed: random trunk", title_fontsize=7)
     fig.suptitle(f"learning curve: {curve['run']}", fontsize=9)
+    fig.tight_layout()
+    save_figure(fig, path, dpi=110)
+
+
+def plot_curves(curves: list[dict], path: Path, labels: list[str] | None = None) -> None:
+    """Several runs' curves on shared axes: one panel per tap, top-1 against CPU-minutes, each run's
+    random trunk dashed in its colour."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from monossl.viz.figures import save_figure
+
+    labels = labels or [Path(c["run"]).name for c in curves]
+    taps = [t for t in curves[0]["points"][0]["top1"] if all(t in c["points"][0]["top1"] for c in curves)]
+    key = "cpu_minutes" if all(p.get("cpu_minutes") is not None for c in curves for p in c["points"]) else "epoch"
+    fig, axes = plt.subplots(1, len(taps), figsize=(3.6 * len(taps), 3.4), squeeze=False)
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for ax, tap in zip(axes[0], taps):
+        for i, (curve, label) in enumerate(zip(curves, labels)):
+            colour = colours[i % len(colours)]
+            ax.plot([p[key] for p in curve["points"]], [p["top1"][tap] for p in curve["points"]], "-o", color=colour,
+                    label=label, markersize=3)
+            ax.axhline(curve["random"][tap], color=colour, linestyle="--", alpha=0.5, linewidth=1)
+        ax.set_title(tap)
+        ax.set_xlabel("CPU-minutes of training" if key == "cpu_minutes" else "epoch")
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel(f"{curves[0]['dataset']} top-1 (%), {curves[0]['protocol']} protocol")
+    axes[0][0].legend(fontsize=7, title="dashed: random trunk", title_fontsize=7)
     fig.tight_layout()
     save_figure(fig, path, dpi=110)

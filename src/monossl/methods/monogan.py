@@ -3,8 +3,9 @@
 Critic: the CIFAR trunk without BatchNorm (the gradient penalty is per sample) with LeakyReLU(0.2),
 then one linear layer; the probes read its conv1..conv4. Generator: DCGAN at 32x32
 (`DCGANGenerator`, 4*gen_dim channels at 4x4). Loss: WGAN-GP with lambda = 10 and 5 critic steps per
-generator step; Adam, lr 1e-4, betas (0.5, 0.9). Each epoch writes `samples_eNNN.png` (fixed noise)
-and logs the losses and the Wasserstein estimate E[D(real)] - E[D(fake)].
+generator step; Adam, lr 1e-4, betas (0.5, 0.9). The critic starts from the trunk's init (DeepCluster's,
+as the random rows) or, with `critic_init="wgan-gp"`, from the WGAN-GP code's. Each epoch writes
+`samples_eNNN.png` (fixed noise) and logs the losses and the Wasserstein estimate E[D(real)] - E[D(fake)].
 
 One critic step scores real and fake images in one forward pass (the critic has no BatchNorm, so
 each sample's score is the same as alone), and the generator step freezes the critic's weights
@@ -20,6 +21,7 @@ from torch import nn
 from monossl.errors import UserError
 from monossl.losses.wgan_gp import critic_loss, generator_loss, gradient_penalty
 from monossl.methods.gan_nets import UPSAMPLERS, DCGANGenerator
+from monossl.nets.init import wgan_gp_init
 from monossl.nets.registry import build_trunk
 from monossl.viz.grid import save_grid
 
@@ -35,9 +37,11 @@ class Hparams:
     beta1: float = 0.5
     beta2: float = 0.9
     samples: int = 64
+    critic_init: str = "deepcluster"  # deepcluster: the trunk's N(0, 2/(k^2 out)) | wgan-gp: the WGAN-GP code's
 
 
 DEFAULT_BATCH = 64
+CRITIC_INITS = ("deepcluster", "wgan-gp")
 
 
 def check(config, hp: Hparams) -> None:
@@ -45,6 +49,8 @@ def check(config, hp: Hparams) -> None:
         raise UserError("monogan: the critic is the CIFAR trunk at 32x32; use --arch cifar --size 32")
     if hp.upsample not in UPSAMPLERS:
         raise UserError(f"--upsample {hp.upsample}: choose {', '.join(UPSAMPLERS)}")
+    if hp.critic_init not in CRITIC_INITS:
+        raise UserError(f"--critic-init {hp.critic_init}: choose {', '.join(CRITIC_INITS)}")
     if hp.lr <= 0 or hp.critic_steps < 1 or hp.latent < 1 or hp.gen_dim < 1 or hp.samples < 1:
         raise UserError("monogan: --lr, --critic-steps, --latent, --gen-dim and --samples must be positive")
     if not (0 <= hp.beta1 < 1 and 0 <= hp.beta2 < 1):
@@ -54,9 +60,11 @@ def check(config, hp: Hparams) -> None:
 class Critic(nn.Module):
     """The CIFAR trunk (no BatchNorm, LeakyReLU) and a single linear layer."""
 
-    def __init__(self):
+    def __init__(self, init: str = "deepcluster"):
         super().__init__()
         self.trunk = build_trunk("cifar", batchnorm=False, act="leaky")
+        if init == "wgan-gp":
+            wgan_gp_init(self.trunk)
         self.linear = nn.Linear(self.trunk.out_channels * 3 * 3, 1)
 
     def forward(self, x):
@@ -65,7 +73,7 @@ class Critic(nn.Module):
 
 def train(run, hp: Hparams) -> None:
     cfg = run.config
-    critic, generator = Critic(), DCGANGenerator(hp.latent, 32, hp.gen_dim, upsample=hp.upsample)
+    critic, generator = Critic(hp.critic_init), DCGANGenerator(hp.latent, 32, hp.gen_dim, upsample=hp.upsample)
     opt_c = torch.optim.Adam(critic.parameters(), lr=hp.lr, betas=(hp.beta1, hp.beta2))
     opt_g = torch.optim.Adam(generator.parameters(), lr=hp.lr, betas=(hp.beta1, hp.beta2))
     critic, opt_c = run.fabric.setup(critic, opt_c)

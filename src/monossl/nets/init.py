@@ -1,5 +1,8 @@
-"""Baseline initialisations: the paper's "Random" and "Random Rescaled" (Krähenbühl et al. 2016) rows."""
+"""Initialisations: the paper's "Random" and "Random Rescaled" (Krähenbühl et al. 2016) rows, and the
+WGAN-GP authors' conv init (an option of MonoGAN's critic)."""
 from __future__ import annotations
+
+import math
 
 import torch
 from torch import nn
@@ -27,4 +30,19 @@ def kraehenbuehl_init(trunk: Trunk, images: torch.Tensor, bias: float = 0.0, bat
                 layer.bias = nn.Parameter(torch.zeros_like(mean))
             layer.bias.copy_((layer.bias - mean) / std + bias)
         x = torch.cat([layer(x[i:i + batch_size]) for i in range(0, len(x), batch_size)])
+    return trunk
+
+
+@torch.no_grad()
+def wgan_gp_init(trunk: nn.Module, seed: int = 0) -> nn.Module:
+    """The WGAN-GP reference code's conv init (its `he_init`): weights ~ U(-a, a) with standard deviation
+    sqrt(4 / (fan_in + fan_out)), fan_in = in * k^2 and fan_out = out * k^2 / stride^2; zero biases."""
+    gen = torch.Generator().manual_seed(seed)
+    for m in trunk.modules():
+        if isinstance(m, nn.Conv2d) and m.weight.requires_grad:
+            k = m.kernel_size[0] * m.kernel_size[1]
+            std = math.sqrt(4.0 / (m.in_channels * k + m.out_channels * k / (m.stride[0] * m.stride[1])))
+            m.weight.uniform_(-std * math.sqrt(3), std * math.sqrt(3), generator=gen)
+            if m.bias is not None:
+                m.bias.zero_()
     return trunk

@@ -1,6 +1,8 @@
 """Reports of `monossl reproduce`: OUT/tableN.md and .csv (every cell "ours (paper)", ± the spread over
 seeds where a row ran at several, a mean-gap column, the training CPU-minutes), OUT/tableN.png
-(accuracy against depth), the paper's claims checked against the numbers, and OUT/index.md."""
+(accuracy against depth), the paper's claims checked against the numbers, and OUT/index.md.
+A report re-written in the same OUT at the same budget keeps the rows of the previous one whose probe
+results are no longer under OUT (`published`): deleting run folders never deletes published numbers."""
 from __future__ import annotations
 
 import csv
@@ -34,6 +36,23 @@ def summarise(found: dict, taps: tuple[str, ...]) -> dict[str, dict]:
     return rows
 
 
+def published(table: Table, budget_name: str, out: Path) -> dict[str, dict]:
+    """The rows of the report already in OUT (tableN.csv), as `summarise` gives them, when that report
+    was made at the same budget; {} otherwise. Their class count is not recorded (None)."""
+    md, path = out / f"{table.name}.md", out / f"{table.name}.csv"
+    if not (md.exists() and path.exists()) or f"Budget: `{budget_name}`." not in md.read_text():
+        return {}
+    rows = {}
+    for record in csv.DictReader(io.StringIO(path.read_text())):
+        if not record.get(f"{table.taps[0]}_ours"):
+            continue
+        rows[record["row"]] = {
+            "mean": {t: float(record[f"{t}_ours"]) for t in table.taps},
+            "std": {t: float(record[f"{t}_std"] or 0) for t in table.taps}, "n": int(record["seeds"]),
+            "classes": None, "minutes": float(record["cpu_minutes"]) if record.get("cpu_minutes") else None}
+    return rows
+
+
 def comparable(table: Table, summary: dict) -> bool:
     """Whether our numbers can be set against the paper's: the probe set has the paper's class count."""
     counts = {s["classes"] for s in summary.values() if s.get("classes")}
@@ -59,8 +78,8 @@ def mean_gap(table: Table, row: Row, s: dict | None, with_paper: bool) -> float 
     return sum(s["mean"][t] - p for t, p in zip(table.taps, row.paper)) / len(row.paper)
 
 
-def write_report(table: Table, budget: Budget, found: dict, out: Path, extra: list[str] | None = None) -> None:
-    summary = summarise(found, table.taps)
+def write_report(table: Table, budget: Budget, summary: dict, out: Path, extra: list[str] | None = None) -> None:
+    """Write OUT/tableN.{md,csv,png} from a `summarise`d dict (row key -> mean, std, seeds, CPU-min)."""
     with_paper = comparable(table, summary)
     ours_only = not has_paper(table)
     header = ["row", "method"] + list(table.taps) + ([] if ours_only else ["mean gap"]) + ["seeds", "CPU-min"]
