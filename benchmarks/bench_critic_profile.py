@@ -13,10 +13,9 @@ import argparse
 import torch
 from torch.profiler import ProfilerActivity, profile
 
+from bench_train import monogan_nets
 from monossl.losses import critic_loss, gradient_penalty
 from monossl.methods import resolve_hparams
-from monossl.methods.gan_nets import DCGANGenerator
-from monossl.methods.monogan import Critic
 
 CONV_OPS = ("convolution", "conv2d", "conv_transpose")
 
@@ -30,8 +29,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     hp = resolve_hparams("monogan", {"gen_dim": 32, "upsample": "resize"})
-    critic, generator = Critic(), DCGANGenerator(hp.latent, 32, hp.gen_dim, upsample=hp.upsample)
-    opt = torch.optim.Adam(critic.parameters(), lr=hp.lr, betas=(hp.beta1, hp.beta2))
+    critic, generator, opt, _ = monogan_nets(hp)
     real = torch.rand(args.batch, 3, 32, 32) * 2 - 1
 
     def step():

@@ -1,9 +1,9 @@
 """`monossl curve`: what a run learned against the compute it spent.
 
 Every epoch snapshot of a run (`RUN/trunks/epochNNN.pt`) is probed with the quick protocol (a seeded
-10,000 / 5,000 split of CIFAR-10, 10 epochs; `QUICK`), beside the random trunk under the same
-protocol (the random critic for a MonoGAN run: `baseline_for`), and plotted against the CPU-minutes and the images seen that the run's `metrics.jsonl`
-records for each epoch. Also recorded per snapshot: the conv1 filter-structure score
+10,000 / 5,000 split of CIFAR-10, 10 epochs; `QUICK`), beside the run's random trunk under the same
+protocol (the random critic for a MonoGAN run: `baseline_for`), and plotted against the CPU-minutes
+and the images seen that the run's `metrics.jsonl` records for each epoch. Also recorded per snapshot: the conv1 filter-structure score
 (`monossl.viz.filters.structure`). Results live in RUN/curve/ (one JSON per snapshot, re-used when
 the command is run again, so a growing run is followed cheaply), RUN/curve.json and RUN/curve.png;
 `plot_curves` draws several runs on shared axes (`monossl curve RUN RUN ... --compare PNG`).
