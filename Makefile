@@ -27,6 +27,7 @@ bench: $(STAMP)
 	$(PYTHON) benchmarks/bench_train.py $(if $(DATA),--data-root $(DATA))
 	$(PYTHON) benchmarks/bench_threads.py $(if $(DATA),--data-root $(DATA))
 	$(PYTHON) benchmarks/bench_folder_probe.py
+	$(PYTHON) benchmarks/bench_precision.py
 
 clean:
 	rm -rf $(STAMP) $(DEMO_OUT) build src/*.egg-info

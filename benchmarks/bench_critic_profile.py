@@ -20,11 +20,14 @@ from monossl.methods import resolve_hparams
 CONV_OPS = ("convolution", "conv2d", "conv_transpose")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def critic_bench(description: str, steps: int):
+    """The command line shared with bench_precision.py, and one WGAN-GP critic step at the `cpu` budget's
+    settings (resize-conv generator of width 32); `step(bf16=True)` runs it under bfloat16 autocast."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--batch", type=int, default=32)
-    parser.add_argument("--steps", type=int, default=10)
+    parser.add_argument("--steps", type=int, default=steps)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--repeats", type=int, default=5, help="timed rounds (bench_precision.py)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
@@ -32,15 +35,21 @@ def main() -> None:
     critic, generator, opt, _ = monogan_nets(hp)
     real = torch.rand(args.batch, 3, 32, 32) * 2 - 1
 
-    def step():
-        with torch.no_grad():
-            fake = generator(torch.randn(args.batch, hp.latent))
-        d_real, d_fake = critic(torch.cat([real, fake])).split(args.batch)
-        loss = critic_loss(d_real, d_fake, gradient_penalty(critic, real, fake), hp.gp_lambda)
+    def step(bf16: bool = False):
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            with torch.no_grad():
+                fake = generator(torch.randn(args.batch, hp.latent)).float()  # as Fabric returns it
+            d_real, d_fake = critic(torch.cat([real, fake])).split(args.batch)
+            loss = critic_loss(d_real, d_fake, gradient_penalty(critic, real, fake), hp.gp_lambda)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
 
+    return args, step
+
+
+def main() -> None:
+    args, step = critic_bench(__doc__.splitlines()[0], steps=10)
     for _ in range(3):
         step()
     with profile(activities=[ProfilerActivity.CPU]) as prof:

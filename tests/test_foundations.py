@@ -9,7 +9,7 @@ from monossl.data.sampler import AugmentConfig
 from monossl.errors import UserError
 from monossl.methods import METHODS, check, coerce, method_module, resolve_hparams
 from monossl.methods.engine import PretrainConfig
-from monossl.schedule import milestone_epochs, step_lr
+from monossl.schedule import linear_lr, milestone_epochs, step_lr
 from monossl.seeding import derive_seed
 
 
@@ -26,6 +26,13 @@ def test_step_schedule_in_epochs_and_fractions():
         [0.01, 0.01, 0.002, 0.002, 0.0004, 0.00008, 0.00008])
     assert milestone_epochs((0.3, 0.6, 0.8), 100) == (30, 60, 80)
     assert milestone_epochs((0.3, 0.6, 0.8), 5) == (2, 3, 4)
+
+
+def test_linear_schedule_falls_to_zero_at_the_last_step():
+    rates = [linear_lr(4e-4, s, 100) for s in range(101)]
+    assert rates[0] == 4e-4 and rates[50] == pytest.approx(2e-4) and rates[100] == 0.0
+    assert all(a > b for a, b in zip(rates, rates[1:]))  # strictly falling, never negative
+    assert linear_lr(4e-4, 150, 100) == 0.0
 
 
 def test_train_input_holds_the_patch_size_and_validates():

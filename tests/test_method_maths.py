@@ -37,6 +37,19 @@ def test_pca_whitening_gives_identity_covariance():
     assert np.allclose(np.linalg.norm(pca_whiten(x, 16), axis=1), 1, atol=1e-5)
 
 
+def test_whitening_dead_and_tiny_features_stays_finite():
+    """Dead ReLU units (constant columns) at a tiny scale, whitened in all directions: the dead directions are 0,
+    the live ones still whitened (from a DeepCluster run whose 32-unit MLP had 11 dead units)."""
+    rng = np.random.default_rng(0)
+    x = np.zeros((64, 32), np.float32)
+    x[:, :21] = np.abs(rng.normal(size=(64, 21))) * 2e-3
+    y = pca_whiten(x, 32, normalise=False)
+    assert np.isfinite(y).all()
+    assert np.isfinite(pca_whiten(np.zeros((64, 32), np.float32), 32)).all()  # nothing alive at all
+    live = np.cov(y[:, np.abs(y).sum(0) > 0], rowvar=False)
+    assert live.shape[0] >= 20 and np.allclose(np.diag(live), 1, atol=0.1)
+
+
 def test_kmeans_recovers_separable_blobs():
     rng = np.random.default_rng(0)
     truth = np.repeat(np.arange(5), 200)

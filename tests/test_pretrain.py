@@ -5,9 +5,22 @@ import pytest
 import torch
 
 from monossl.cli import main
+from monossl.methods.engine import Run
 from monossl.nets import load_trunk
 
 pytestmark = pytest.mark.integration
+def kill_after_first_epoch(monkeypatch):
+    """Make every run stop (as Ctrl-C would) right after its first epoch's checkpoint; returns the real end_epoch."""
+    real_end = Run.end_epoch
+
+    def killed_after_first_epoch(self, epoch, state, **values):
+        real_end(self, epoch, state, **values)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Run, "end_epoch", killed_after_first_epoch)
+    return real_end
+
+
 TINY = ["--count", "96", "--epochs", "1", "--batch-size", "32", "--workers", "0", "--size", "32"]
 
 
@@ -47,14 +60,7 @@ def test_killed_run_resumes_to_the_same_trunk(rgb_image, tmp_path, monkeypatch):
             "--workers", "0"]
     assert main(args + ["--out", str(tmp_path / "full")]) == 0
 
-    from monossl.methods.engine import Run
-    real_end = Run.end_epoch
-
-    def killed_after_first_epoch(self, epoch, state, **values):
-        real_end(self, epoch, state, **values)
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(Run, "end_epoch", killed_after_first_epoch)
+    real_end = kill_after_first_epoch(monkeypatch)
     assert main(args + ["--out", str(tmp_path / "cut")]) == 130
     assert not (tmp_path / "cut" / "trunk.pt").exists()
     monkeypatch.setattr(Run, "end_epoch", real_end)
@@ -125,3 +131,34 @@ def test_endless_deepcluster_labels_describe_the_same_patches(rgb_image, tmp_pat
             assert image in clustered[epoch - 1] and labels[clustered[epoch - 1][image]] == label
     saved = np.load(run / "clusters" / "epoch002.npy")
     assert saved.shape == (48,) and saved.max() < 4
+
+
+def test_monogan_linear_decay_reaches_zero_and_resumes_exactly(rgb_image, tmp_path, monkeypatch):
+    """--lr-decay linear: both optimisers' rate falls per step to (1 - (T-1)/T) * lr at the last of T steps,
+    and a run killed after its first epoch resumes onto the same schedule and the same critic."""
+    args = ["pretrain", "monogan", "--source", str(rgb_image), "--count", "64", "--epochs", "2", "--batch-size", "16",
+            "--workers", "0", "--gen-dim", "8", "--lr", "4e-4", "--lr-decay", "linear", "--critic-steps", "2"]
+    assert main(args + ["--out", str(tmp_path / "full")]) == 0
+    state = torch.load(tmp_path / "full" / "checkpoint.pt", weights_only=False)
+    total = 2 * (64 // 16)
+    for opt in ("opt_c", "opt_g"):
+        assert state[opt]["param_groups"][0]["lr"] == pytest.approx(4e-4 * (1 - (total - 1) / total))
+
+    real_end = kill_after_first_epoch(monkeypatch)
+    assert main(args + ["--out", str(tmp_path / "cut")]) == 130
+    monkeypatch.setattr(Run, "end_epoch", real_end)
+    assert main(args + ["--out", str(tmp_path / "cut"), "--resume"]) == 0
+    full, cut = load_trunk(tmp_path / "full")[0].state_dict(), load_trunk(tmp_path / "cut")[0].state_dict()
+    assert all(torch.equal(full[k], cut[k]) for k in full)
+
+
+@pytest.mark.parametrize("method,extra", [("rotnet", []), ("deepcluster", ["--k", "8", "--hidden", "32"]),
+                                          ("monogan", ["--gen-dim", "8"])])
+def test_bf16_mixed_precision_trains(method, extra, rgb_image, tmp_path):
+    """--precision bf16-mixed (Fabric's autocast; on a CPU with AVX512-BF16 a MonoGAN critic step runs ~1.5x faster):
+    every method that supports it trains to finite weights, MonoGAN's gradient penalty included."""
+    run = tmp_path / method
+    assert main(["pretrain", method, "--source", str(rgb_image), "--count", "64", "--epochs", "1", "--batch-size", "16",
+                 "--workers", "0", "--precision", "bf16-mixed", "--out", str(run), *extra]) == 0
+    trunk = load_trunk(run)[0]
+    assert all(torch.isfinite(v).all() for v in trunk.state_dict().values())

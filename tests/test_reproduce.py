@@ -75,6 +75,22 @@ def test_report_keeps_published_rows_whose_runs_are_gone(tiny_cifar, images_dir,
     assert after["b"]["conv1_ours"] == "" and after["rc"]["conv1_ours"] != ""  # another budget's rows are not mixed in
 
 
+def test_published_rows_read_back_show_the_same_cells(tmp_path):
+    """A published row re-read from the CSV prints the cells the report printed: 56.153 showed 56.2, and a CSV
+    of two decimals (56.15, a binary 56.1499...) would have printed 56.1."""
+    from monossl.reproduce.report import published, write_report
+
+    table, budget = TABLES["table1"], BUDGETS["cpu"]
+    taps = table.taps
+    summary = {"b": {"mean": dict(zip(taps, (58.617, 56.153, 52.857, 50.45))), "std": dict(zip(taps, (0.29, 0.1449, 0.35, 0.09))),
+                     "n": 3, "classes": 10, "minutes": None}}
+    write_report(table, budget, summary, tmp_path)
+    row = next(line for line in (tmp_path / "table1.md").read_text().splitlines() if line.startswith("| (b)"))
+    assert "56.2 ± 0.1" in row and "50.5 ± 0.1" in row
+    write_report(table, budget, published(table, budget.name, tmp_path), tmp_path)
+    assert next(line for line in (tmp_path / "table1.md").read_text().splitlines() if line.startswith("| (b)")) == row
+
+
 def test_table2_without_imagenet_is_one_line_exit_2(tmp_path, capsys):
     assert main(["reproduce", "table2", "--budget", "smoke", "--out", str(tmp_path / "t2")]) == 2
     err = capsys.readouterr().err.strip()

@@ -1,7 +1,8 @@
-"""The one learning-rate schedule: step decay, with milestones in epochs.
+"""The learning-rate schedules, in one place: step decay with milestones in epochs, and linear decay.
 
 Pretraining methods give milestones as fractions of the run (RotNet's 30/60/80 of 100 epochs keeps
 its shape in a 5-epoch run); `milestone_epochs` turns them into epochs. The probes give epochs.
+`linear_lr` is the WGAN-GP authors' CIFAR schedule (``LR * max(0, 1 - iteration / ITERS)``), per step.
 """
 from __future__ import annotations
 
@@ -21,3 +22,8 @@ def step_lr(base: float, epoch: int, milestones: Sequence[int], factor: float) -
 def set_lr(optimiser, lr: float) -> None:
     for group in optimiser.param_groups:
         group["lr"] = lr
+
+
+def linear_lr(base: float, step: int, total: int) -> float:
+    """base * (1 - step / total), floored at 0: the rate falls linearly to zero at the run's last step."""
+    return base * max(0.0, 1.0 - step / max(total, 1))

@@ -75,6 +75,13 @@ def check(config, hp: Hparams) -> None:
         raise UserError("bigan: --lr, --latent, --gen-dim and --disc-dim must be positive and --samples at least 2")
     if not (0 <= hp.beta1 < 1 and 0 <= hp.beta2 < 1):
         raise UserError(f"--beta1 {hp.beta1} / --beta2 {hp.beta2}: Adam's betas lie in [0, 1)")
+    # the discriminator's gradient comes from its own `autograd.grad` beside the encoder's and generator's backward:
+    # Fabric's mixed precision refuses it, and DDP would neither reduce it nor keep the ranks in step
+    if config.devices * config.nodes > 1:
+        raise UserError("bigan: one process only (its split backward is not DDP-safe); use --devices 1 --nodes 1")
+    if "mixed" in str(config.precision):
+        raise UserError(f"bigan: --precision {config.precision} is not supported (its split backward runs outside "
+                        "fabric.backward); use --precision 32-true")
 
 
 def train(run, hp: Hparams) -> None:

@@ -15,9 +15,12 @@ def pca_whiten(features: np.ndarray, dim: int = 256, normalise: bool = True) -> 
     dim = min(dim, x.shape[1], len(x))
     pca = faiss.PCAMatrix(x.shape[1], dim, -0.5)
     centred = x - x.mean(0)
-    pca.epsilon = float(1e-5 * np.einsum("ij,ij->", centred, centred) / x.shape[1])  # dead directions stay finite
+    # dead directions stay finite, also when every feature is (the same) zero
+    pca.epsilon = float(max(1e-5 * np.einsum("ij,ij->", centred, centred) / x.shape[1], 1e-12))
     pca.train(x)
     y = pca.apply_py(x) * np.float32(np.sqrt(len(x)))  # faiss whitens by the scatter matrix's eigenvalues
+    # a direction whose eigenvalue rounds below -epsilon (dead ReLU units, float32 round-off) carries nothing: 0
+    y[:, ~np.isfinite(y).all(0)] = 0
     if normalise:
         y /= np.linalg.norm(y, axis=1, keepdims=True).clip(min=1e-12)
     return y

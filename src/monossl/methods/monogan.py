@@ -3,8 +3,10 @@
 Critic: the CIFAR trunk without BatchNorm (the gradient penalty is per sample) with LeakyReLU(0.2),
 then one linear layer; the probes read its conv1..conv4. Generator: DCGAN at 32x32
 (`DCGANGenerator`, 4*gen_dim channels at 4x4). Loss: WGAN-GP with lambda = 10 and 5 critic steps per
-generator step; Adam, lr 1e-4, betas (0.5, 0.9). The critic starts from the trunk's init (DeepCluster's,
-as the random rows) or, with `critic_init="wgan-gp"`, from the WGAN-GP code's. Each epoch writes
+generator step; Adam, lr 1e-4, betas (0.5, 0.9), constant; `lr_decay="linear"` lowers both nets' rate
+linearly to zero over the run, as the WGAN-GP authors' CIFAR ResNet recipe (`schedule.linear_lr`). The
+critic starts from the trunk's init (DeepCluster's, as the random rows) or, with `critic_init="wgan-gp"`,
+from the WGAN-GP code's. Each epoch writes
 `samples_eNNN.png` (fixed noise) and logs the losses and the Wasserstein estimate E[D(real)] - E[D(fake)].
 
 One critic step scores real and fake images in one forward pass (the critic has no BatchNorm, so
@@ -23,6 +25,7 @@ from monossl.losses.wgan_gp import critic_loss, generator_loss, gradient_penalty
 from monossl.methods.gan_nets import UPSAMPLERS, DCGANGenerator
 from monossl.nets.init import wgan_gp_init
 from monossl.nets.registry import build_trunk
+from monossl.schedule import linear_lr, set_lr
 from monossl.viz.grid import save_grid
 
 
@@ -34,6 +37,7 @@ class Hparams:
     critic_steps: int = 5
     gp_lambda: float = 10.0
     lr: float = 1e-4
+    lr_decay: str = "constant"  # constant | linear: to zero at the run's last step (WGAN-GP's CIFAR ResNet)
     beta1: float = 0.5
     beta2: float = 0.9
     samples: int = 64
@@ -42,6 +46,7 @@ class Hparams:
 
 DEFAULT_BATCH = 64
 CRITIC_INITS = ("deepcluster", "wgan-gp")
+LR_DECAYS = ("constant", "linear")
 
 
 def check(config, hp: Hparams) -> None:
@@ -51,6 +56,8 @@ def check(config, hp: Hparams) -> None:
         raise UserError(f"--upsample {hp.upsample}: choose {', '.join(UPSAMPLERS)}")
     if hp.critic_init not in CRITIC_INITS:
         raise UserError(f"--critic-init {hp.critic_init}: choose {', '.join(CRITIC_INITS)}")
+    if hp.lr_decay not in LR_DECAYS:
+        raise UserError(f"--lr-decay {hp.lr_decay}: choose {', '.join(LR_DECAYS)}")
     if hp.lr <= 0 or hp.critic_steps < 1 or hp.latent < 1 or hp.gen_dim < 1 or hp.samples < 1:
         raise UserError("monogan: --lr, --critic-steps, --latent, --gen-dim and --samples must be positive")
     if not (0 <= hp.beta1 < 1 and 0 <= hp.beta2 < 1):
@@ -71,6 +78,16 @@ class Critic(nn.Module):
         return self.linear(self.trunk(x).flatten(1)).squeeze(1)
 
 
+def penalty_of(run, critic, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+    """The gradient penalty, through the unwrapped critic under Fabric's autocast: Fabric's wrapper refuses
+    the penalty's `autograd.grad` outside `fabric.backward` under mixed precision (`--precision bf16-mixed`);
+    at 32-true this is the wrapped call's maths exactly."""
+    module = critic.module
+    dtype = next(module.parameters()).dtype  # the "-true" half precisions keep the weights in that dtype
+    with run.fabric.autocast():
+        return gradient_penalty(module, real.to(dtype), fake.to(dtype))
+
+
 def train(run, hp: Hparams) -> None:
     cfg = run.config
     critic, generator = Critic(hp.critic_init), DCGANGenerator(hp.latent, 32, hp.gen_dim, upsample=hp.upsample)
@@ -83,15 +100,19 @@ def train(run, hp: Hparams) -> None:
     start = run.restore(state)
     data = cfg.input.unlabelled(cfg.seed)
     loader = run.loader(data)
+    total = cfg.epochs * len(loader)
     for epoch in range(start, cfg.epochs):
         data.set_epoch(epoch)
         critic.train()
         generator.train()
         for i, real in enumerate(run.epoch_batches(loader, epoch)):
+            if hp.lr_decay == "linear":
+                for opt in (opt_c, opt_g):
+                    set_lr(opt, linear_lr(hp.lr, epoch * len(loader) + i, total))
             with torch.no_grad():
                 fake = generator(torch.randn(len(real), hp.latent, device=real.device))
             d_real, d_fake = critic(torch.cat([real, fake])).split(len(real))
-            penalty = gradient_penalty(critic, real, fake)
+            penalty = penalty_of(run, critic, real, fake)
             loss_c = critic_loss(d_real, d_fake, penalty, hp.gp_lambda)
             opt_c.zero_grad(set_to_none=True)
             run.fabric.backward(loss_c)

@@ -105,8 +105,9 @@ def write_report(table: Table, budget: Budget, summary: dict, out: Path, extra: 
         lines.append(f"| ({row.key}) | {label} | " + " | ".join(cell(table, row, s, t, i) for i, t in enumerate(table.taps))
                      + ("" if ours_only else f" | {'' if gap is None else f'{gap:+.1f}'}")
                      + f" | {'' if s is None else s['n']} | {minutes} |")
-        writer.writerow([row.key, row.label] + [("" if s is None else f"{s['mean'][t]:.2f}") for t in table.taps]
-                        + [("" if s is None or s["n"] < 2 else f"{s['std'][t]:.2f}") for t in table.taps]
+        # three decimals: a report re-read as published (`published`) shows the same one-decimal cells
+        writer.writerow([row.key, row.label] + [("" if s is None else f"{s['mean'][t]:.3f}") for t in table.taps]
+                        + [("" if s is None or s["n"] < 2 else f"{s['std'][t]:.3f}") for t in table.taps]
                         + list(row.paper or [""] * len(table.taps)) + ["" if gap is None else f"{gap:.2f}",
                                                                        "" if s is None else s["n"], minutes])
     notes = [f"- ({r.key}) {r.note}" for r in table.rows if r.note]
