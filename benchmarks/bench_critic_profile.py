@@ -20,14 +20,15 @@ from monossl.methods import resolve_hparams
 CONV_OPS = ("convolution", "conv2d", "conv_transpose")
 
 
-def critic_bench(description: str, steps: int):
+def critic_bench(description: str, steps: int, repeats: bool = False):
     """The command line shared with bench_precision.py, and one WGAN-GP critic step at the `cpu` budget's
     settings (resize-conv generator of width 32); `step(bf16=True)` runs it under bfloat16 autocast."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--steps", type=int, default=steps)
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--repeats", type=int, default=5, help="timed rounds (bench_precision.py)")
+    if repeats:
+        parser.add_argument("--repeats", type=int, default=5, help="timed rounds, each over --steps steps")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)

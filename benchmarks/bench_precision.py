@@ -23,7 +23,7 @@ def cpu_flags() -> str:
 
 
 def main() -> None:
-    args, step = critic_bench(__doc__.splitlines()[0], steps=5)
+    args, step = critic_bench(__doc__.splitlines()[0], steps=5, repeats=True)
     times = {False: [], True: []}
     for bf16 in (False, True):
         step(bf16)  # warm-up: oneDNN picks its kernels

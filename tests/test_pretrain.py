@@ -9,6 +9,8 @@ from monossl.methods.engine import Run
 from monossl.nets import load_trunk
 
 pytestmark = pytest.mark.integration
+
+
 def kill_after_first_epoch(monkeypatch):
     """Make every run stop (as Ctrl-C would) right after its first epoch's checkpoint; returns the real end_epoch."""
     real_end = Run.end_epoch
