@@ -43,6 +43,15 @@ def test_small_differences_are_inconclusive():
     assert CLAIMS["table1"][2].check(s, TAPS, 0.1)[0] == HOLDS
 
 
+def test_all_best_says_when_its_lead_is_within_the_noise():
+    s = paper_like()
+    s["i"] = row(*(v - 0.2 for v in s["j"]["mean"].values()))  # (j) first by a hair
+    verdict, evidence = CLAIMS["table1"][3].check(s, TAPS, 1.0)
+    assert verdict == HOLDS and "within the noise margin" in evidence and "(+0.2)" in evidence
+    s["i"] = row(*(v - 2 for v in s["j"]["mean"].values()))  # a clear lead says nothing of noise
+    assert "noise" not in CLAIMS["table1"][3].check(s, TAPS, 1.0)[1]
+
+
 def test_missing_rows_are_not_checked():
     verdict, evidence = CLAIMS["table3"][0].check({"a": row(1, 2, 3, 4)}, TAPS, 1.0)
     assert verdict == "not checked" and "(e)" in evidence

@@ -9,7 +9,7 @@ from monossl.data.sampler import AugmentConfig
 from monossl.errors import UserError
 from monossl.methods import METHODS, check, coerce, method_module, resolve_hparams
 from monossl.methods.engine import PretrainConfig
-from monossl.schedule import linear_lr, milestone_epochs, step_lr
+from monossl.schedule import linear_lr, milestone_epochs, step_lr, warmup_lr
 from monossl.seeding import derive_seed
 
 
@@ -33,6 +33,12 @@ def test_linear_schedule_falls_to_zero_at_the_last_step():
     assert rates[0] == 4e-4 and rates[50] == pytest.approx(2e-4) and rates[100] == 0.0
     assert all(a > b for a, b in zip(rates, rates[1:]))  # strictly falling, never negative
     assert linear_lr(4e-4, 150, 100) == 0.0
+
+
+def test_warmup_ramps_linearly_to_the_rate_then_holds_it():
+    rates = [warmup_lr(0.1, s, 4) for s in range(8)]
+    assert rates == pytest.approx([0.025, 0.05, 0.075, 0.1, 0.1, 0.1, 0.1, 0.1])  # lr at the warm-up's last step
+    assert [warmup_lr(0.1, s, 0) for s in range(3)] == [0.1] * 3  # no warm-up: the rate itself, bit for bit
 
 
 def test_train_input_holds_the_patch_size_and_validates():

@@ -23,6 +23,17 @@ def kill_after_first_epoch(monkeypatch):
     return real_end
 
 
+def assert_kill_and_resume_match(args, tmp_path, monkeypatch) -> None:
+    """`args` run whole (already in tmp_path/full) and killed after its first epoch then resumed (tmp_path/cut) end
+    with bit-identical trunks."""
+    real_end = kill_after_first_epoch(monkeypatch)
+    assert main(args + ["--out", str(tmp_path / "cut")]) == 130
+    monkeypatch.setattr(Run, "end_epoch", real_end)
+    assert main(args + ["--out", str(tmp_path / "cut"), "--resume"]) == 0
+    full, cut = load_trunk(tmp_path / "full")[0].state_dict(), load_trunk(tmp_path / "cut")[0].state_dict()
+    assert all(torch.equal(full[k], cut[k]) for k in full)
+
+
 TINY = ["--count", "96", "--epochs", "1", "--batch-size", "32", "--workers", "0", "--size", "32"]
 
 
@@ -146,12 +157,30 @@ def test_monogan_linear_decay_reaches_zero_and_resumes_exactly(rgb_image, tmp_pa
     for opt in ("opt_c", "opt_g"):
         assert state[opt]["param_groups"][0]["lr"] == pytest.approx(4e-4 * (1 - (total - 1) / total))
 
-    real_end = kill_after_first_epoch(monkeypatch)
-    assert main(args + ["--out", str(tmp_path / "cut")]) == 130
-    monkeypatch.setattr(Run, "end_epoch", real_end)
-    assert main(args + ["--out", str(tmp_path / "cut"), "--resume"]) == 0
-    full, cut = load_trunk(tmp_path / "full")[0].state_dict(), load_trunk(tmp_path / "cut")[0].state_dict()
-    assert all(torch.equal(full[k], cut[k]) for k in full)
+    assert_kill_and_resume_match(args, tmp_path, monkeypatch)
+
+
+@pytest.mark.parametrize("method", ["rotnet", "supervised"])
+def test_warmup_ramps_per_step_across_epochs_and_resumes_exactly(method, rgb_image, tiny_cifar, tmp_path, monkeypatch):
+    """--warmup E: the SGD rate climbs per step as lr * (s + 1) / W over the first W = round(E * steps per epoch)
+    steps, across the epoch boundary, then follows the step schedule; a run killed after its first epoch resumes
+    onto the same ramp and the same weights."""
+    from monossl.methods import classifier
+
+    source = ["--source", str(rgb_image)] if method == "rotnet" else ["--dataset", "cifar10", "--data-root", str(tiny_cifar)]
+    args = ["pretrain", method, *source, "--count", "64", "--epochs", "3", "--batch-size", "16", "--workers", "0",
+            "--lr", "0.1", "--warmup", "1.5", "--milestones", "0.6"]
+    rates = []
+    real_rate = classifier.scheduled_lr
+    monkeypatch.setattr(f"monossl.methods.{method}.scheduled_lr", lambda *a: rates.append(real_rate(*a)) or rates[-1])
+    assert main(args + ["--out", str(tmp_path / "full")]) == 0
+    steps = len(rates) // 3
+    warm = round(1.5 * steps)
+    assert rates[:warm] == pytest.approx([0.1 * (s + 1) / warm for s in range(warm)])
+    assert rates[warm:2 * steps] == pytest.approx([0.1] * (2 * steps - warm))
+    assert rates[2 * steps:] == pytest.approx([0.1 * 0.2] * steps)  # the 0.6 milestone: epoch round(1.8) = 2, counted from 0
+
+    assert_kill_and_resume_match(args, tmp_path, monkeypatch)
 
 
 @pytest.mark.parametrize("method,extra", [("rotnet", []), ("deepcluster", ["--k", "8", "--hidden", "32"]),

@@ -80,6 +80,19 @@ def test_probe_result_records_protocol_seeds_and_curves(tiny_cifar, tmp_path, au
     assert not list(tmp_path.glob("*.partial.json")) and not list(tmp_path.glob("*.state.pt"))
 
 
+def test_random_sobel_baseline_is_deepclusters_trunk_at_init():
+    from monossl.nets.registry import resolve_trunk
+
+    trunk, arch, meta = resolve_trunk("random-sobel", seed=3)
+    assert arch == "cifar" and trunk.config["sobel"] is True and meta["init"] == "random-sobel"
+    plain, _, _ = resolve_trunk("random", seed=3)
+    images = torch.rand(2, 3, 32, 32)
+    cast = images + torch.tensor([0.3, -0.2, -0.1]).view(1, 3, 1, 1)  # a colour cast that keeps every pixel's grey
+    trunk.eval(), plain.eval()
+    assert torch.allclose(trunk(images), trunk(cast), atol=1e-5)  # behind Sobel only grey gradients count
+    assert not torch.allclose(plain(images), plain(cast), atol=1e-3)
+
+
 def test_random_critic_baseline_is_the_critic_at_init():
     from monossl.nets.registry import resolve_trunk
 

@@ -2,8 +2,9 @@
 
 Every epoch snapshot of a run (`RUN/trunks/epochNNN.pt`) is probed with the quick protocol (a seeded
 10,000 / 5,000 split of CIFAR-10, 10 epochs; `QUICK`), beside the run's random trunk under the same
-protocol (the random critic for a MonoGAN run: `baseline_for`), and plotted against the CPU-minutes
-and the images seen that the run's `metrics.jsonl` records for each epoch. Also recorded per snapshot: the conv1 filter-structure score
+protocol (the random critic for a MonoGAN run, the Sobel trunk for DeepCluster: `baseline_for`), and
+plotted against the CPU-minutes and the images seen that the run's `metrics.jsonl` records for each
+epoch. Also recorded per snapshot: the conv1 filter-structure score
 (`monossl.viz.filters.structure`). Results live in RUN/curve/ (one JSON per snapshot, re-used when
 the command is run again, so a growing run is followed cheaply), RUN/curve.json and RUN/curve.png;
 `plot_curves` draws several runs on shared axes (`monossl curve RUN RUN ... --compare PNG`).
@@ -33,9 +34,12 @@ def snapshots(run: Path) -> list[tuple[int, Path]]:
 
 def baseline_for(trunk) -> str:
     """The random trunk a run's snapshots are held against: MonoGAN's critic (no BatchNorm, LeakyReLU)
-    against `random-critic`, every other trunk against the paper's `random`."""
+    against `random-critic`, DeepCluster's Sobel trunk against `random-sobel`, every other trunk against
+    the paper's `random`."""
     config = getattr(trunk, "config", {})
-    return "random-critic" if config.get("act") == "leaky" and not config.get("batchnorm", True) else "random"
+    if config.get("act") == "leaky" and not config.get("batchnorm", True):
+        return "random-critic"
+    return "random-sobel" if config.get("sobel") else "random"
 
 
 def learning_curve(run: str | Path, dataset: str = "cifar10", data_root: str | None = None, every: int = 1,

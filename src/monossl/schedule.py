@@ -1,8 +1,10 @@
-"""The learning-rate schedules, in one place: step decay with milestones in epochs, and linear decay.
+"""The learning-rate schedules, in one place: step decay with milestones in epochs, linear decay, warm-up.
 
 Pretraining methods give milestones as fractions of the run (RotNet's 30/60/80 of 100 epochs keeps
 its shape in a 5-epoch run); `milestone_epochs` turns them into epochs. The probes give epochs.
 `linear_lr` is the WGAN-GP authors' CIFAR schedule (``LR * max(0, 1 - iteration / ITERS)``), per step.
+`warmup_lr` is the linear warm-up of Goyal et al. (2017, "Accurate, large minibatch SGD"), per step, in
+front of any of them.
 """
 from __future__ import annotations
 
@@ -27,3 +29,8 @@ def set_lr(optimiser, lr: float) -> None:
 def linear_lr(base: float, step: int, total: int) -> float:
     """base * (1 - step / total), floored at 0: the rate falls linearly to zero at the run's last step."""
     return base * max(0.0, 1.0 - step / max(total, 1))
+
+
+def warmup_lr(lr: float, step: int, warmup_steps: int) -> float:
+    """lr * (step + 1) / warmup_steps over the first `warmup_steps` steps (counted from 0), then lr."""
+    return lr * min(1.0, (step + 1) / warmup_steps) if warmup_steps > 0 else lr

@@ -2,7 +2,9 @@
 
 Native augmentation as RotNet's (random crops, flips); SGD, momentum 0.9, Nesterov, weight decay
 5e-4, x0.2 at 30/60/80% of the run. lr 0.01: the CIFAR trunk's linear head reads 3,456 flattened
-features, and RotNet's lr 0.1 (tuned for a pooled head) diverges there (README, "The supervised row").
+features, and RotNet's lr 0.1 (tuned for a pooled head) diverges there (README, "The supervised row")
+unless warmed up: with `warmup=1` (one epoch of linear warm-up) 0.1 reaches 66.0% test accuracy after
+3 epochs against 63.9% at 0.01.
 On a CIFAR dataset each epoch also logs `test_acc`, the classifier's own top-1 on the test split.
 """
 from __future__ import annotations
@@ -14,26 +16,20 @@ from torch.utils.data import TensorDataset
 
 from monossl.data.patches import to_unit_range
 from monossl.errors import UserError
-from monossl.methods.classifier import classification_loss, classifier_and_optimiser, native_augmentation
-from monossl.schedule import milestone_epochs, set_lr, step_lr
+from monossl.methods.classifier import (SGDHparams, check_schedule, classification_loss, classifier_and_optimiser,
+                                        native_augmentation, scheduled_lr)
+from monossl.schedule import milestone_epochs, set_lr
 
 
 @dataclass
-class Hparams:
-    lr: float = 0.01
-    momentum: float = 0.9
-    weight_decay: float = 5e-4
-    nesterov: bool = True
-    milestones: tuple[float, ...] = (0.3, 0.6, 0.8)
-    lr_factor: float = 0.2
+class Hparams(SGDHparams):
     hidden: int | None = None
 
 
 def check(config, hp: Hparams) -> None:
     if config.input.kind not in ("dataset", "folder"):
         raise UserError("supervised needs labels: use --dataset cifar10|cifar100 or --folder DIR with class subfolders")
-    if hp.lr <= 0:
-        raise UserError(f"--lr {hp.lr}: must be positive")
+    check_schedule(hp)
 
 
 @torch.no_grad()
@@ -67,12 +63,13 @@ def train(run, hp: Hparams) -> None:
     start = run.restore(state)
     loader = run.loader(data)
     milestones = milestone_epochs(hp.milestones, cfg.epochs)
+    warmup_steps = round(hp.warmup * len(loader))
     test = held_out(cfg)
     for epoch in range(start, cfg.epochs):
-        set_lr(optimiser, step_lr(hp.lr, epoch, milestones, hp.lr_factor))
         model.train()
         correct, seen = torch.zeros(()), 0
-        for x, y in run.epoch_batches(loader, epoch):
+        for i, (x, y) in enumerate(run.epoch_batches(loader, epoch)):
+            set_lr(optimiser, scheduled_lr(hp, epoch, epoch * len(loader) + i, milestones, warmup_steps))
             loss, accuracy = classification_loss(model(augment(x)), y)
             optimiser.zero_grad(set_to_none=True)
             run.fabric.backward(loss)

@@ -2,8 +2,10 @@
 
 Widths are AlexNet-like, 96-256-384-384, with paddings 3, 2, 1, 1. On 32x32 inputs the taps are
 conv1 96x11x11, conv2 256x6x6, conv3 384x3x3 and conv4 384x3x3 (no pooling: §4.1 probes CIFAR at
-full resolution). `sobel=True` puts DeepCluster's frozen Sobel filter in front. Every CIFAR row of Tables 1, 3 and 4 uses it, whatever the method. `batchnorm=False`
-and `act="leaky"` give the WGAN-GP critic's body (the penalty is per sample, so no BatchNorm).
+full resolution). Every CIFAR row of Tables 1, 3 and 4 uses this trunk, whatever the method.
+`sobel=True` puts DeepCluster's frozen Sobel filter in front (its random counterpart is the
+`random-sobel` baseline). `batchnorm=False` and `act="leaky"` give the WGAN-GP critic's body (the
+penalty is per sample, so no BatchNorm).
 """
 from __future__ import annotations
 

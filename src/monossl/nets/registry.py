@@ -113,13 +113,14 @@ def convert_state_dict(state: dict, trunk: Trunk) -> dict:
 BASELINES = {
     "random": "the paper's Random rows: the ReLU trunk (with BatchNorm) at DeepCluster's init",
     "random-critic": "MonoGAN's critic at init: the CIFAR trunk without BatchNorm, LeakyReLU(0.2)",
+    "random-sobel": "DeepCluster's trunk at init: the random trunk behind the frozen Sobel filter (grey gradients in)",
     "kraehenbuehl": "Random Rescaled (Kraehenbuehl et al. 2016): within-layer data-dependent init",
 }
 
 
 def resolve_trunk(spec, arch: str | None = None, seed: int = 0, images: np.ndarray | None = None) -> tuple[Trunk, str, dict]:
     """The one way every command turns TRUNK into a trunk: a run folder or checkpoint, or a baseline
-    (`random`, `random-critic`, `kraehenbuehl`; architecture `arch`, default cifar, drawn with `seed`).
+    (`random`, `random-critic`, `random-sobel`, `kraehenbuehl`; architecture `arch`, default cifar, drawn with `seed`).
     `kraehenbuehl` needs `images` (uint8 NHWC) for its data-dependent step. Returns (trunk, arch, metadata)."""
     if isinstance(spec, Trunk):
         return spec, arch or "cifar", {"input_norm": "unit"}
@@ -131,6 +132,8 @@ def resolve_trunk(spec, arch: str | None = None, seed: int = 0, images: np.ndarr
         if arch != "cifar":
             raise UserError(f"random-critic is MonoGAN's CIFAR critic; drop --arch {arch} or use random")
         trunk = build_trunk("cifar", batchnorm=False, act="leaky").reset_parameters(seed)
+    elif spec == "random-sobel":
+        trunk = build_trunk(arch, sobel=True).reset_parameters(seed)
     else:
         trunk = build_trunk(arch).reset_parameters(seed)
     if spec == "kraehenbuehl":
