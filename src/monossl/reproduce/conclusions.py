@@ -90,7 +90,7 @@ def _all_best(s, taps, margin):
     best = max(others, key=lambda k: mean(s, k, taps))
     diff = mean(s, "j", taps) - mean(s, best, taps)
     verdict = HOLDS if diff >= 0 else FAILS if diff < -margin else UNSURE
-    level = "; first, but within the noise margin (the paper's own lead over its (i) is +0.85)" if 0 <= diff <= margin else ""
+    level = "; first, but within the noise margin" if 0 <= diff <= margin else ""
     return verdict, (f"All {mean(s, 'j', taps):.1f} on average; the best other row, ({best}), {mean(s, best, taps):.1f} "
                      f"({diff:+.1f}){level}.")
 
