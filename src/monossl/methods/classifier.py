@@ -11,7 +11,7 @@ from torch import nn
 
 from monossl.errors import UserError
 from monossl.nets.registry import build_trunk
-from monossl.schedule import step_lr, warmup_lr
+from monossl.schedule import milestone_epochs, step_lr, warmup_lr
 
 
 def crop_size(arch: str, size: int) -> int:
@@ -84,7 +84,8 @@ def check_schedule(hp) -> None:
         raise UserError(f"--warmup {hp.warmup}: give epochs of warm-up, 0 or more")
 
 
-def scheduled_lr(hp, epoch: int, step: int, milestones, warmup_steps: int) -> float:
-    """The rate at global `step` of `epoch`: hp.lr stepped down by hp.lr_factor at each milestone epoch, and
-    ramped up linearly over the first `warmup_steps` steps (round(hp.warmup * steps per epoch))."""
-    return warmup_lr(step_lr(hp.lr, epoch, milestones, hp.lr_factor), step, warmup_steps)
+def scheduled_lr(hp, epoch: int, i: int, steps: int, epochs: int) -> float:
+    """The rate at batch `i` of `epoch` (of `epochs`, `steps` batches each): hp.lr stepped down by hp.lr_factor at
+    each milestone (fractions of the run), ramped up linearly over the first round(hp.warmup * steps) steps."""
+    milestones = milestone_epochs(hp.milestones, epochs)
+    return warmup_lr(step_lr(hp.lr, epoch, milestones, hp.lr_factor), epoch * steps + i, round(hp.warmup * steps))

@@ -19,7 +19,7 @@ import torch
 from monossl.losses.rotation import rotate_batch, rotation_loss
 from monossl.methods.classifier import (SGDHparams, check_schedule, classifier_and_optimiser, native_augmentation,
                                         scheduled_lr)
-from monossl.schedule import milestone_epochs, set_lr
+from monossl.schedule import set_lr
 
 
 @dataclass
@@ -39,14 +39,12 @@ def train(run, hp: Hparams) -> None:
     start = run.restore(state)
     data = cfg.input.unlabelled(cfg.seed)
     loader = run.loader(data)
-    milestones = milestone_epochs(hp.milestones, cfg.epochs)
-    warmup_steps = round(hp.warmup * len(loader))
     for epoch in range(start, cfg.epochs):
         data.set_epoch(epoch)
         model.train()
         correct, seen = torch.zeros(()), 0
         for i, images in enumerate(run.epoch_batches(loader, epoch)):
-            set_lr(optimiser, scheduled_lr(hp, epoch, epoch * len(loader) + i, milestones, warmup_steps))
+            set_lr(optimiser, scheduled_lr(hp, epoch, i, len(loader), cfg.epochs))
             inputs, labels = rotate_batch(augment(images))
             loss, accuracy = rotation_loss(model(inputs), labels)
             optimiser.zero_grad(set_to_none=True)

@@ -18,7 +18,7 @@ from monossl.data.patches import to_unit_range
 from monossl.errors import UserError
 from monossl.methods.classifier import (SGDHparams, check_schedule, classification_loss, classifier_and_optimiser,
                                         native_augmentation, scheduled_lr)
-from monossl.schedule import milestone_epochs, set_lr
+from monossl.schedule import set_lr
 
 
 @dataclass
@@ -62,14 +62,12 @@ def train(run, hp: Hparams) -> None:
     state = {"model": model, "optimiser": optimiser}
     start = run.restore(state)
     loader = run.loader(data)
-    milestones = milestone_epochs(hp.milestones, cfg.epochs)
-    warmup_steps = round(hp.warmup * len(loader))
     test = held_out(cfg)
     for epoch in range(start, cfg.epochs):
         model.train()
         correct, seen = torch.zeros(()), 0
         for i, (x, y) in enumerate(run.epoch_batches(loader, epoch)):
-            set_lr(optimiser, scheduled_lr(hp, epoch, epoch * len(loader) + i, milestones, warmup_steps))
+            set_lr(optimiser, scheduled_lr(hp, epoch, i, len(loader), cfg.epochs))
             loss, accuracy = classification_loss(model(augment(x)), y)
             optimiser.zero_grad(set_to_none=True)
             run.fabric.backward(loss)
