@@ -141,9 +141,9 @@ def bare_bigan(args) -> float:
 
     hp = resolve_hparams("bigan", HPARAMS["bigan"])
     net = BiGAN("cifar", 32, hp)
-    opt_d = torch.optim.Adam(net.discriminator.parameters(), lr=hp.lr, betas=(hp.beta1, hp.beta2))
-    opt_eg = torch.optim.Adam(list(net.encoder.parameters()) + list(net.generator.parameters()), lr=hp.lr,
-                              betas=(hp.beta1, hp.beta2))
+    d = net.discriminator
+    opt = torch.optim.Adam([{"params": d.parameters()}, {"params": [*net.encoder.parameters(), *net.generator.parameters()]}],
+                           lr=hp.lr, betas=(hp.beta1, hp.beta2))
     augment = native_augmentation("cifar", 32)
 
     def loop(batches):
@@ -151,15 +151,15 @@ def bare_bigan(args) -> float:
         for real in batches:
             real = augment(real)
             z = torch.rand(len(real), hp.latent) * 2 - 1
-            loss_d, loss_eg = bigan_losses(net.discriminator(real, net.encoder(real)), net.discriminator(net.generator(z), z))
-            opt_d.zero_grad()
-            opt_eg.zero_grad()
-            d_grads = torch.autograd.grad(loss_d, list(net.discriminator.parameters()), retain_graph=True)
-            loss_eg.backward()
-            for p, g in zip(net.discriminator.parameters(), d_grads):
-                p.grad = g
-            opt_d.step()
-            opt_eg.step()
+            n, x, code = len(real), torch.cat([real, net.generator(z)]), torch.cat([net.encoder(real), z])
+            with torch.random.fork_rng(devices=[]):
+                loss_d = bigan_losses(*d(x.detach(), code.detach()).split(n))[0]
+            d.requires_grad_(False)
+            loss_eg = bigan_losses(*d(x, code).split(n))[1]
+            d.requires_grad_(True)
+            opt.zero_grad()
+            (loss_d + loss_eg).backward()
+            opt.step()
             seen += len(real)
         return seen
     return timed(loop, args, BATCH["bigan"], args.count)

@@ -128,6 +128,38 @@ def test_bigan_losses_swap_labels():
     assert loss_d < 0.01 and loss_eg > 10
 
 
+def test_bigan_joint_loss_gives_each_net_its_own_gradient():
+    """One backward of `joint_loss` = BiGAN's simultaneous update: D gets d(loss_d)/dD and E, G get
+    d(loss_eg)/d(E, G), exactly as two separate gradient computations over one forward (dropout on)."""
+    from monossl.methods.bigan import BiGAN, Hparams, joint_loss
+
+    torch.manual_seed(0)
+    net = BiGAN("cifar", 32, Hparams(latent=16, gen_dim=8, disc_dim=8)).train()
+    real, z = torch.randn(6, 3, 32, 32), torch.rand(6, 16) * 2 - 1
+    d_params, eg_params = list(net.discriminator.parameters()), [*net.encoder.parameters(), *net.generator.parameters()]
+
+    torch.manual_seed(1)  # the reference: one forward (one draw of dropout masks), two gradients
+    scores = net.discriminator(torch.cat([real, net.generator(z)]), torch.cat([net.encoder(real), z])).split(6)
+    ref_d, ref_eg = bigan_losses(*scores)
+    want_d = torch.autograd.grad(ref_d, d_params, retain_graph=True)
+    want_eg = torch.autograd.grad(ref_eg, eg_params)
+
+    def frozen(*inputs):
+        net.discriminator.requires_grad_(False)
+        out = net.discriminator(*inputs)
+        net.discriminator.requires_grad_(True)
+        return out
+
+    torch.manual_seed(1)
+    loss, loss_d, loss_eg = joint_loss(net.encoder, net.generator, net.discriminator, frozen, real, z)
+    loss.backward()
+    assert torch.allclose(loss_d, ref_d) and torch.allclose(loss_eg, ref_eg)
+    assert len(d_params) > 4 and len(eg_params) > 4
+    for p, want in zip(d_params + eg_params, want_d + want_eg):
+        assert torch.allclose(p.grad, want, atol=1e-6), p.shape
+    assert any((w.abs() > 1e-4).any() for w in want_d) and any((w.abs() > 1e-4).any() for w in want_eg)
+
+
 @pytest.mark.parametrize("crop", [32, 56, 112])
 def test_joint_discriminator_fits_every_crop_size(crop):
     from monossl.methods.bigan import JointDiscriminator

@@ -184,10 +184,10 @@ def test_warmup_ramps_per_step_across_epochs_and_resumes_exactly(method, rgb_ima
 
 
 @pytest.mark.parametrize("method,extra", [("rotnet", []), ("deepcluster", ["--k", "8", "--hidden", "32"]),
-                                          ("monogan", ["--gen-dim", "8"])])
+                                          ("monogan", ["--gen-dim", "8"]), ("bigan", ["--gen-dim", "8", "--disc-dim", "8"])])
 def test_bf16_mixed_precision_trains(method, extra, rgb_image, tmp_path):
     """--precision bf16-mixed (Fabric's autocast; on a CPU with AVX512-BF16 a MonoGAN critic step runs ~1.5x faster):
-    every method that supports it trains to finite weights, MonoGAN's gradient penalty included."""
+    every method trains to finite weights, MonoGAN's gradient penalty and BiGAN's frozen-D pass included."""
     run = tmp_path / method
     assert main(["pretrain", method, "--source", str(rgb_image), "--count", "64", "--epochs", "1", "--batch-size", "16",
                  "--workers", "0", "--precision", "bf16-mixed", "--out", str(run), *extra]) == 0

@@ -3,8 +3,9 @@
 E is the trunk with LeakyReLU(0.2) (the CIFAR trunk at 32 px, AlexNet at larger sizes) and a linear
 map to the latent; z ~ U(-1, 1)^200; G is a DCGAN generator; D scores (x, z) pairs from a conv
 branch on x and an MLP on z. Adam, lr 2e-4, beta1 0.5. Native augmentation: random crops and flips
-(the paper trains at S = 128; S is a parameter). The checkpoint holds E's trunk, which the probes
-read. Each epoch writes samples G(z) and reconstructions G(E(x)).
+(the paper trains at S = 128; S is a parameter). D, E and G update together from one forward, as
+one loss with one backward (`joint_loss`), so DDP and mixed precision apply. The checkpoint holds E's
+trunk, which the probes read. Each epoch writes samples G(z) and reconstructions G(E(x)).
 """
 from __future__ import annotations
 
@@ -75,13 +76,34 @@ def check(config, hp: Hparams) -> None:
         raise UserError("bigan: --lr, --latent, --gen-dim and --disc-dim must be positive and --samples at least 2")
     if not (0 <= hp.beta1 < 1 and 0 <= hp.beta2 < 1):
         raise UserError(f"--beta1 {hp.beta1} / --beta2 {hp.beta2}: Adam's betas lie in [0, 1)")
-    # the discriminator's gradient comes from its own `autograd.grad` beside the encoder's and generator's backward:
-    # Fabric's mixed precision refuses it, and DDP would neither reduce it nor keep the ranks in step
-    if config.devices * config.nodes > 1:
-        raise UserError("bigan: one process only (its split backward is not DDP-safe); use --devices 1 --nodes 1")
-    if "mixed" in str(config.precision):
-        raise UserError(f"bigan: --precision {config.precision} is not supported (its split backward runs outside "
-                        "fabric.backward); use --precision 32-true")
+
+
+def joint_loss(encoder, generator, discriminator, frozen_discriminator, real, z) -> tuple[torch.Tensor, ...]:
+    """BiGAN's simultaneous update as one loss: its backward gives D the gradient of D's loss alone and E, G
+    that of the swapped-label loss alone, so one `fabric.backward` serves all three nets (DDP reduces it once,
+    a grad scaler scales it once). D scores detached pairs; E and G are scored by `frozen_discriminator` (the
+    same weights, taking no gradient), which replays the first call's dropout masks. Returns (sum, D's loss,
+    E and G's loss)."""
+    n, x, code = len(real), torch.cat([real, generator(z)]), torch.cat([encoder(real), z])
+    devices = [real.device.index] if real.device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):  # the RNG is restored on exit: the frozen pass draws the same masks
+        loss_d, _ = bigan_losses(*discriminator(x.detach(), code.detach()).split(n))
+    _, loss_eg = bigan_losses(*frozen_discriminator(x, code).split(n))
+    return loss_d + loss_eg, loss_d, loss_eg
+
+
+def frozen(run, module: nn.Module):
+    """`module` with its weights taking no gradient, called unwrapped under Fabric's autocast (as the wrapped
+    call would run, inputs cast to the weights' dtype for the "-true" half precisions)."""
+    def call(*inputs):
+        dtype = next(module.parameters()).dtype
+        module.requires_grad_(False)
+        try:
+            with run.fabric.autocast():
+                return module(*(t.to(dtype) for t in inputs)).float()
+        finally:
+            module.requires_grad_(True)
+    return call
 
 
 def train(run, hp: Hparams) -> None:
@@ -89,14 +111,15 @@ def train(run, hp: Hparams) -> None:
     crop = crop_size(cfg.arch, cfg.input.size)
     net = BiGAN(cfg.arch, crop, hp)
     betas = (hp.beta1, hp.beta2)
-    opt_d = torch.optim.Adam(net.discriminator.parameters(), lr=hp.lr, betas=betas)
-    opt_eg = torch.optim.Adam(list(net.encoder.parameters()) + list(net.generator.parameters()), lr=hp.lr, betas=betas)
+    # one Adam over two groups is two Adams stepped together (Adam's state is per parameter): one step, one scaler update
+    opt = torch.optim.Adam([{"params": net.discriminator.parameters()},
+                            {"params": [*net.encoder.parameters(), *net.generator.parameters()]}], lr=hp.lr, betas=betas)
     encoder, generator, discriminator = (run.fabric.setup_module(m) for m in (net.encoder, net.generator, net.discriminator))
-    opt_d, opt_eg = run.fabric.setup_optimizers(opt_d, opt_eg)
+    opt = run.fabric.setup_optimizers(opt)
     augment = native_augmentation(cfg.arch, cfg.input.size)
     noise = lambda n, g=None: torch.rand(n, hp.latent, generator=g) * 2 - 1  # noqa: E731
     fixed_z = run.fabric.to_device(noise(hp.samples, torch.Generator().manual_seed(cfg.seed)))
-    state = {"net": net, "opt_d": opt_d, "opt_eg": opt_eg}
+    state = {"net": net, "opt": opt}
     start = run.restore(state)
     data = cfg.input.unlabelled(cfg.seed)
     loader = run.loader(data)
@@ -105,26 +128,19 @@ def train(run, hp: Hparams) -> None:
         net.train()
         for real in run.epoch_batches(loader, epoch):
             real = augment(real)
-            z = run.fabric.to_device(noise(len(real)))
-            d_real = discriminator(real, encoder(real))
-            d_fake = discriminator(generator(z), z)
-            loss_d, loss_eg = bigan_losses(d_real, d_fake)
-            opt_d.zero_grad(set_to_none=True)
-            opt_eg.zero_grad(set_to_none=True)
-            # one backward gives D's gradient; E and G get theirs from the swapped-label loss
-            d_grads = torch.autograd.grad(loss_d, list(discriminator.parameters()), retain_graph=True)
-            run.fabric.backward(loss_eg)
-            for p, g in zip(discriminator.parameters(), d_grads):
-                p.grad = g
-            opt_d.step()
-            opt_eg.step()
+            loss, loss_d, loss_eg = joint_loss(encoder, generator, discriminator, frozen(run, net.discriminator), real,
+                                               run.fabric.to_device(noise(len(real))))
+            opt.zero_grad(set_to_none=True)
+            run.fabric.backward(loss)
+            opt.step()
             run.log_step(epoch, loss_d=loss_d.detach(), loss_eg=loss_eg.detach())
         net.eval()
-        with torch.no_grad():
+        with torch.no_grad():  # every rank runs the nets (a DDP forward syncs BatchNorm buffers); rank 0 writes
+            shown = real[: hp.samples // 2]
+            samples, reconstructions = generator(fixed_z), generator(encoder(shown))
             if run.fabric.is_global_zero:
-                save_grid(generator(fixed_z), run.out / f"samples_e{epoch + 1:03d}.png", scale=2)
-                shown = real[: hp.samples // 2]
-                save_grid(torch.cat([shown, generator(encoder(shown))]), run.out / f"reconstructions_e{epoch + 1:03d}.png",
+                save_grid(samples, run.out / f"samples_e{epoch + 1:03d}.png", scale=2)
+                save_grid(torch.cat([shown, reconstructions]), run.out / f"reconstructions_e{epoch + 1:03d}.png",
                           ncol=len(shown), scale=2)
         run.end_epoch(epoch, state, trunk=net.encoder.trunk, loss_d=loss_d.detach(), loss_eg=loss_eg.detach())
     run.finish(net.encoder.trunk)
