@@ -135,8 +135,7 @@ def bare_monogan(args, reference: bool = False) -> float:
 
 
 def bare_bigan(args) -> float:
-    from monossl.losses import bigan_losses
-    from monossl.methods.bigan import BiGAN
+    from monossl.methods.bigan import BiGAN, joint_loss
     from monossl.methods.classifier import native_augmentation
 
     hp = resolve_hparams("bigan", HPARAMS["bigan"])
@@ -146,19 +145,20 @@ def bare_bigan(args) -> float:
                            lr=hp.lr, betas=(hp.beta1, hp.beta2))
     augment = native_augmentation("cifar", 32)
 
+    def frozen(*inputs):  # the engine's frozen pass without Fabric's autocast
+        d.requires_grad_(False)
+        try:
+            return d(*inputs)
+        finally:
+            d.requires_grad_(True)
+
     def loop(batches):
         seen = 0
         for real in batches:
             real = augment(real)
-            z = torch.rand(len(real), hp.latent) * 2 - 1
-            n, x, code = len(real), torch.cat([real, net.generator(z)]), torch.cat([net.encoder(real), z])
-            with torch.random.fork_rng(devices=[]):
-                loss_d = bigan_losses(*d(x.detach(), code.detach()).split(n))[0]
-            d.requires_grad_(False)
-            loss_eg = bigan_losses(*d(x, code).split(n))[1]
-            d.requires_grad_(True)
+            loss = joint_loss(net.encoder, net.generator, d, frozen, real, torch.rand(len(real), hp.latent) * 2 - 1)[0]
             opt.zero_grad()
-            (loss_d + loss_eg).backward()
+            loss.backward()
             opt.step()
             seen += len(real)
         return seen

@@ -121,6 +121,7 @@ def train(run, hp: Hparams) -> None:
     fixed_z = run.fabric.to_device(noise(hp.samples, torch.Generator().manual_seed(cfg.seed)))
     state = {"net": net, "opt": opt}
     start = run.restore(state)
+    frozen_discriminator = frozen(run, net.discriminator)
     data = cfg.input.unlabelled(cfg.seed)
     loader = run.loader(data)
     for epoch in range(start, cfg.epochs):
@@ -128,7 +129,7 @@ def train(run, hp: Hparams) -> None:
         net.train()
         for real in run.epoch_batches(loader, epoch):
             real = augment(real)
-            loss, loss_d, loss_eg = joint_loss(encoder, generator, discriminator, frozen(run, net.discriminator), real,
+            loss, loss_d, loss_eg = joint_loss(encoder, generator, discriminator, frozen_discriminator, real,
                                                run.fabric.to_device(noise(len(real))))
             opt.zero_grad(set_to_none=True)
             run.fabric.backward(loss)
