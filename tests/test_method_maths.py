@@ -99,6 +99,15 @@ def test_critic_has_no_batchnorm_and_penalty_differentiates():
     assert critic.trunk.features[0].weight.grad.abs().sum() > 0
 
 
+@pytest.mark.parametrize("init,baseline", [("deepcluster", "random-critic"), ("smooth", "random-critic-smooth")])
+def test_critic_starts_from_its_random_baseline(init, baseline):
+    from monossl.nets.registry import resolve_trunk
+
+    start, drawn = Critic(init).trunk, resolve_trunk(baseline, seed=0)[0]
+    assert all(torch.equal(a, b) for a, b in zip(start.state_dict().values(), drawn.state_dict().values()))
+    assert start.config == drawn.config
+
+
 def test_generator_output_shape_and_range():
     for size in (32, 112):
         g = DCGANGenerator(latent=16, size=size, dim=8).eval()

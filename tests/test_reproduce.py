@@ -8,7 +8,7 @@ from PIL import Image
 
 from monossl.cli import main
 from monossl.reproduce.paper import TABLES
-from monossl.reproduce.runner import BUDGETS
+from monossl.reproduce.runner import BUDGETS, baseline_spec
 
 pytestmark = pytest.mark.integration
 
@@ -33,6 +33,15 @@ def test_paper_numbers_are_complete():
     row = {t: {r.key: r for r in TABLES[t].rows} for t in ("table1", "table3")}
     assert row["table1"]["j"].run_id("cifar") == row["table3"]["e"].run_id("cifar")  # shared MonoGAN run
     assert row["table1"]["rc"].kind == row["table3"]["rc"].kind == "random-critic" and row["table1"]["rc"].paper is None
+
+
+def test_random_critic_row_is_the_critic_at_the_budgets_own_init():
+    rc = {r.key: r for r in TABLES["table1"].rows}["rc"]
+    assert BUDGETS["cpu"].cifar.methods["monogan"].hparams["critic_init"] == "smooth"
+    assert baseline_spec(rc, BUDGETS["cpu"].cifar) == "random-critic-smooth"
+    assert "critic_init" not in BUDGETS["paper"].cifar.methods["monogan"].hparams  # the paper's settings
+    assert baseline_spec(rc, BUDGETS["paper"].cifar) == baseline_spec(rc, BUDGETS["smoke"].cifar) == "random-critic"
+    assert baseline_spec({r.key: r for r in TABLES["table1"].rows}["b"], BUDGETS["cpu"].cifar) == "random"
 
 
 def test_reproduce_smoke_writes_tables_and_reuses_runs(tiny_cifar, images_dir, tmp_path):

@@ -97,9 +97,10 @@ def add_probe_parser(sub, argv: list[str]) -> None:
     p = sub.add_parser("probe", help="linear probes on every conv layer of a frozen trunk (§4.1)",
                        description="Train a linear probe (BatchNorm + linear) on every tap of a frozen trunk and report "
                                    "top-1/top-5. TRUNK is a run folder, a checkpoint, or a baseline: random (the ReLU "
-                                   "trunk), random-critic (MonoGAN's critic at init), random-sobel (DeepCluster's "
+                                   "trunk), random-critic (MonoGAN's critic at init; random-critic-smooth at its smooth "
+                                   "init), random-sobel (DeepCluster's "
                                    "trunk at init) or kraehenbuehl.")
-    p.add_argument("trunk", metavar="TRUNK", help="RUN_DIR | CHECKPOINT | random | random-critic | random-sobel | kraehenbuehl")
+    p.add_argument("trunk", metavar="TRUNK", help="RUN_DIR | CHECKPOINT | random | random-critic | random-critic-smooth | random-sobel | kraehenbuehl")
     p.add_argument("--arch", choices=["cifar", "alexnet", "alexnet-small"], default=None,
                    help="architecture; read from the checkpoint when it records one (baselines: cifar)")
     p.add_argument("--dataset", default=None, help="cifar10 | cifar100 | folder:TRAIN_DIR,VAL_DIR (required)")

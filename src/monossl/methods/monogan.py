@@ -5,8 +5,9 @@ then one linear layer; the probes read its conv1..conv4. Generator: DCGAN at 32x
 (`DCGANGenerator`, 4*gen_dim channels at 4x4). Loss: WGAN-GP with lambda = 10 and 5 critic steps per
 generator step; Adam, lr 1e-4, betas (0.5, 0.9), constant; `lr_decay="linear"` lowers both nets' rate
 linearly to zero over the run, as the WGAN-GP authors' CIFAR ResNet recipe (`schedule.linear_lr`). The
-critic starts from the trunk's init (DeepCluster's, as the random rows) or, with `critic_init="wgan-gp"`,
-from the WGAN-GP code's. Each epoch writes
+critic starts from the trunk's init (DeepCluster's, as the random rows), with `critic_init="wgan-gp"`
+from the WGAN-GP code's, or with `critic_init="smooth"` from DeepCluster's with conv1's filters drawn
+spatially smooth (`nets.init.smooth_filters`; its random counterpart is the `random-critic-smooth` baseline). Each epoch writes
 `samples_eNNN.png` (fixed noise) and logs the losses and the Wasserstein estimate E[D(real)] - E[D(fake)].
 
 One critic step scores real and fake images in one forward pass (the critic has no BatchNorm, so
@@ -41,11 +42,11 @@ class Hparams:
     beta1: float = 0.5
     beta2: float = 0.9
     samples: int = 64
-    critic_init: str = "deepcluster"  # deepcluster: the trunk's N(0, 2/(k^2 out)) | wgan-gp: the WGAN-GP code's
+    critic_init: str = "deepcluster"  # deepcluster: the trunk's N(0, 2/(k^2 out)) | wgan-gp: the WGAN-GP code's | smooth
 
 
 DEFAULT_BATCH = 64
-CRITIC_INITS = ("deepcluster", "wgan-gp")
+CRITIC_INITS = ("deepcluster", "wgan-gp", "smooth")
 LR_DECAYS = ("constant", "linear")
 
 
@@ -69,7 +70,7 @@ class Critic(nn.Module):
 
     def __init__(self, init: str = "deepcluster"):
         super().__init__()
-        self.trunk = build_trunk("cifar", batchnorm=False, act="leaky")
+        self.trunk = build_trunk("cifar", batchnorm=False, act="leaky", init="smooth" if init == "smooth" else "deepcluster")
         if init == "wgan-gp":
             wgan_gp_init(self.trunk)
         self.linear = nn.Linear(self.trunk.out_channels * 3 * 3, 1)

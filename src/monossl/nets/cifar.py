@@ -5,26 +5,34 @@ conv1 96x11x11, conv2 256x6x6, conv3 384x3x3 and conv4 384x3x3 (no pooling: §4.
 full resolution). Every CIFAR row of Tables 1, 3 and 4 uses this trunk, whatever the method.
 `sobel=True` puts DeepCluster's frozen Sobel filter in front (its random counterpart is the
 `random-sobel` baseline). `batchnorm=False` and `act="leaky"` give the WGAN-GP critic's body (the
-penalty is per sample, so no BatchNorm).
+penalty is per sample, so no BatchNorm). `init="smooth"` draws conv1's filters from a spatially smooth
+Gaussian (`nets.init.smooth_filters`) on top of DeepCluster's init; every re-draw (`reset_parameters`)
+keeps it, so a baseline drawn with a seed matches the run that started from it.
 """
 from __future__ import annotations
 
 from torch import nn
 
+from monossl.errors import UserError
 from monossl.nets.alexnet import Sobel
+from monossl.nets.init import smooth_filters
 from monossl.nets.trunk import Trunk, activation
 
 KERNELS = (7, 5, 3, 3)
 STRIDES = (3, 2, 2, 1)
 PADDINGS = (3, 2, 1, 1)
+INITS = ("deepcluster", "smooth")
 
 
 class CifarTrunk(Trunk):
     input_size = 32
 
-    def __init__(self, widths=(96, 256, 384, 384), batchnorm: bool = True, act: str = "relu", sobel: bool = False):
+    def __init__(self, widths=(96, 256, 384, 384), batchnorm: bool = True, act: str = "relu", sobel: bool = False,
+                 init: str = "deepcluster"):
         super().__init__()
-        self.config = dict(widths=list(widths), batchnorm=batchnorm, act=act, sobel=sobel)
+        if init not in INITS:
+            raise UserError(f"init {init!r}: choose {', '.join(INITS)}")
+        self.config = dict(widths=list(widths), batchnorm=batchnorm, act=act, sobel=sobel, init=init)
         layers, self.tap_index = ([Sobel()] if sobel else []), {}
         prev = 2 if sobel else 3
         for i, (width, k, s, p) in enumerate(zip(widths, KERNELS, STRIDES, PADDINGS)):
@@ -37,3 +45,9 @@ class CifarTrunk(Trunk):
         self.features = nn.Sequential(*layers)
         self.out_channels = prev
         self.reset_parameters(0)
+
+    def reset_parameters(self, seed: int | None = None) -> "CifarTrunk":
+        super().reset_parameters(seed)
+        if self.config["init"] == "smooth":
+            smooth_filters(self.features[1 if self.config["sobel"] else 0])
+        return self

@@ -113,6 +113,7 @@ def convert_state_dict(state: dict, trunk: Trunk) -> dict:
 BASELINES = {
     "random": "the paper's Random rows: the ReLU trunk (with BatchNorm) at DeepCluster's init",
     "random-critic": "MonoGAN's critic at init: the CIFAR trunk without BatchNorm, LeakyReLU(0.2)",
+    "random-critic-smooth": "MonoGAN's critic at its smooth init (--critic-init smooth): conv1's filters drawn spatially smooth",
     "random-sobel": "DeepCluster's trunk at init: the random trunk behind the frozen Sobel filter (grey gradients in)",
     "kraehenbuehl": "Random Rescaled (Kraehenbuehl et al. 2016): within-layer data-dependent init",
 }
@@ -120,7 +121,7 @@ BASELINES = {
 
 def resolve_trunk(spec, arch: str | None = None, seed: int = 0, images: np.ndarray | None = None) -> tuple[Trunk, str, dict]:
     """The one way every command turns TRUNK into a trunk: a run folder or checkpoint, or a baseline
-    (`random`, `random-critic`, `random-sobel`, `kraehenbuehl`; architecture `arch`, default cifar, drawn with `seed`).
+    (`random`, `random-critic`, `random-critic-smooth`, `random-sobel`, `kraehenbuehl`; architecture `arch`, default cifar, drawn with `seed`).
     `kraehenbuehl` needs `images` (uint8 NHWC) for its data-dependent step. Returns (trunk, arch, metadata)."""
     if isinstance(spec, Trunk):
         return spec, arch or "cifar", {"input_norm": "unit"}
@@ -128,10 +129,11 @@ def resolve_trunk(spec, arch: str | None = None, seed: int = 0, images: np.ndarr
     if spec not in BASELINES:
         return load_trunk(spec, arch)
     arch = arch or "cifar"
-    if spec == "random-critic":
+    if spec.startswith("random-critic"):
         if arch != "cifar":
-            raise UserError(f"random-critic is MonoGAN's CIFAR critic; drop --arch {arch} or use random")
-        trunk = build_trunk("cifar", batchnorm=False, act="leaky").reset_parameters(seed)
+            raise UserError(f"{spec} is MonoGAN's CIFAR critic; drop --arch {arch} or use random")
+        init = "smooth" if spec == "random-critic-smooth" else "deepcluster"
+        trunk = build_trunk("cifar", batchnorm=False, act="leaky", init=init).reset_parameters(seed)
     elif spec == "random-sobel":
         trunk = build_trunk(arch, sobel=True).reset_parameters(seed)
     else:
