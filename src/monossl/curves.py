@@ -34,8 +34,8 @@ def snapshots(run: Path) -> list[tuple[int, Path]]:
 
 def baseline_for(trunk) -> str:
     """The random trunk a run's snapshots are held against: MonoGAN's critic (no BatchNorm, LeakyReLU)
-    against `random-critic` (`random-critic-smooth` when it started from the smooth init), DeepCluster's Sobel trunk against `random-sobel`, every other trunk against
-    the paper's `random`."""
+    against `random-critic` (`random-critic-smooth` when it started from the smooth init), DeepCluster's
+    Sobel trunk against `random-sobel`, every other trunk against the paper's `random`."""
     config = getattr(trunk, "config", {})
     if config.get("act") == "leaky" and not config.get("batchnorm", True):
         return "random-critic-smooth" if config.get("init") == "smooth" else "random-critic"

@@ -7,8 +7,9 @@ generator step; Adam, lr 1e-4, betas (0.5, 0.9), constant; `lr_decay="linear"` l
 linearly to zero over the run, as the WGAN-GP authors' CIFAR ResNet recipe (`schedule.linear_lr`). The
 critic starts from the trunk's init (DeepCluster's, as the random rows), with `critic_init="wgan-gp"`
 from the WGAN-GP code's, or with `critic_init="smooth"` from DeepCluster's with conv1's filters drawn
-spatially smooth (`nets.init.smooth_filters`; its random counterpart is the `random-critic-smooth` baseline). Each epoch writes
-`samples_eNNN.png` (fixed noise) and logs the losses and the Wasserstein estimate E[D(real)] - E[D(fake)].
+spatially smooth (`nets.init.smooth_filters`; its random counterpart is the `random-critic-smooth`
+baseline). Each epoch writes `samples_eNNN.png` (fixed noise) and logs the losses and the Wasserstein
+estimate E[D(real)] - E[D(fake)].
 
 One critic step scores real and fake images in one forward pass (the critic has no BatchNorm, so
 each sample's score is the same as alone), and the generator step freezes the critic's weights
