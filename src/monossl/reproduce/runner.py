@@ -91,9 +91,10 @@ BUDGETS = {
             # (README, "What one image teaches"), 7 epochs: the paper's recipe 61.5/62.1/58.4/56.2; lr 4e-4 betas (0, 0.9)
             # 61.7/64.1/59.9/59.4; plus resize-conv 63.8/64.5/61.5/59.4 (19.3 CPU-min). Its epoch-2 snapshot (5.5 CPU-min)
             # reads 63.6/64.1/61.2/58.9, within 0.5 at every layer: 2 epochs teach as much, at 3.5x less compute.
-            # The critic's conv1 starts spatially smooth (critic_init "smooth"): conv1 +1.3 to +1.6 in five screens (full
-            # probe; 2026-12-03), conv2-conv4 unchanged, while the smooth random critic probes as the plain one (59.0 vs
-            # 58.9) (README, "A smooth start for conv1").
+            # The critic's conv1 starts spatially smooth (critic_init "smooth"): conv1 +1.3 to +1.9 over the rerun baseline
+            # in six screens (full probe, 2026-12-03); over Table 1's eight MonoGAN rows +0.8 on average, (j) +1.2 over two
+            # seeds each, conv2-conv4 without a consistent change; its random critic probes as the plain one at conv1
+            # (59.0 vs 58.9) (README, "A smooth start for conv1").
             "monogan": MethodBudget(12800, 2, 32, {"gen_dim": 32, "lr": 4e-4, "beta1": 0.0, "beta2": 0.9, "upsample": "resize",
                                                    "critic_init": "smooth"}),
             "rotnet": MethodBudget(25600, 5, 128, ROTNET_CIFAR),
