@@ -38,7 +38,9 @@ def baseline_for(trunk) -> str:
     Sobel trunk against `random-sobel`, every other trunk against the paper's `random`."""
     config = getattr(trunk, "config", {})
     if config.get("act") == "leaky" and not config.get("batchnorm", True):
-        return "random-critic-smooth" if config.get("init") == "smooth" else "random-critic"
+        from monossl.nets.registry import critic_baseline
+
+        return critic_baseline(config.get("init", "deepcluster"))
     return "random-sobel" if config.get("sobel") else "random"
 
 

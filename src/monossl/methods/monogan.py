@@ -71,7 +71,8 @@ class Critic(nn.Module):
 
     def __init__(self, init: str = "deepcluster"):
         super().__init__()
-        self.trunk = build_trunk("cifar", batchnorm=False, act="leaky", init="smooth" if init == "smooth" else "deepcluster")
+        trunk_init = "smooth" if init == "smooth" else "deepcluster"  # wgan-gp redraws DeepCluster's below
+        self.trunk = build_trunk("cifar", batchnorm=False, act="leaky", init=trunk_init)
         if init == "wgan-gp":
             wgan_gp_init(self.trunk)
         self.linear = nn.Linear(self.trunk.out_channels * 3 * 3, 1)

@@ -119,6 +119,11 @@ BASELINES = {
 }
 
 
+def critic_baseline(init: str) -> str:
+    """The baseline that is MonoGAN's critic at a given trunk init: `random-critic-smooth` or `random-critic`."""
+    return "random-critic-smooth" if init == "smooth" else "random-critic"
+
+
 def resolve_trunk(spec, arch: str | None = None, seed: int = 0, images: np.ndarray | None = None) -> tuple[Trunk, str, dict]:
     """The one way every command turns TRUNK into a trunk: a run folder or checkpoint, or a baseline
     (`random`, `random-critic`, `random-critic-smooth`, `random-sobel`, `kraehenbuehl`; architecture `arch`, default cifar, drawn with `seed`).

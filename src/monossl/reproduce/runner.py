@@ -26,6 +26,7 @@ from monossl.data.paper_images import paper_image
 from monossl.data.sampler import AugmentConfig
 from monossl.methods import pretrain
 from monossl.methods.engine import PretrainConfig
+from monossl.nets.registry import critic_baseline
 from monossl.probes import PRESETS, run_probe
 from monossl.reproduce.paper import TABLES, Row, Table
 from monossl.reproduce.report import published, summarise, write_index, write_report
@@ -191,10 +192,9 @@ def run_row(row: Row, table: Table, budget: Budget, out: Path, data_root: str | 
 def baseline_spec(row: Row, protocol: Protocol) -> str:
     """The trunk of a baseline row: `random-critic` rows are MonoGAN's critic at the init the protocol's MonoGAN
     starts from (`random-critic-smooth` where it draws conv1 smooth), so they stay the trained rows' own random trunk."""
-    monogan = protocol.methods.get("monogan")
-    if row.kind == "random-critic" and monogan and monogan.hparams.get("critic_init") == "smooth":
-        return "random-critic-smooth"
-    return row.kind
+    if row.kind != "random-critic" or "monogan" not in protocol.methods:
+        return row.kind
+    return critic_baseline(protocol.methods["monogan"].hparams.get("critic_init", "deepcluster"))
 
 
 def epochs_for(mb: MethodBudget, train_input: TrainInput, method: str) -> int:
