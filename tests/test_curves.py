@@ -34,9 +34,25 @@ def test_curve_probes_snapshots_against_cpu_minutes(rgb_image, tiny_cifar, tmp_p
     curve = json.loads((run / "curve.json").read_text())
     assert [p["epoch"] for p in curve["points"]] == [1, 2] and set(curve["random"]) == {"conv1", "conv2"}
     assert (run / "curve.png").exists() and "epoch   2" in capsys.readouterr().out
-    stamp = (run / "curve" / "epoch001.json").stat().st_mtime
+    cached = run / "curve" / "epoch001.cifar10.conv1+conv2.json"
+    stamp = cached.stat().st_mtime
     assert main(["curve", str(run), "--data-root", str(tiny_cifar), "--taps", "conv1,conv2"]) == 0
-    assert (run / "curve" / "epoch001.json").stat().st_mtime == stamp  # finished snapshots are re-used
+    assert cached.stat().st_mtime == stamp  # finished snapshots are re-used
+    assert main(["curve", str(run), "--data-root", str(tiny_cifar), "--taps", "conv3"]) == 0  # other taps: probed anew
+    curve = json.loads((run / "curve.json").read_text())
+    assert set(curve["random"]) == {"conv3"} and all(set(p["top1"]) == {"conv3"} for p in curve["points"])
+
+
+def test_curve_probes_are_kept_apart_by_dataset_taps_and_protocol(tmp_path):
+    from dataclasses import replace
+
+    from monossl.curves import QUICK, probe_file
+
+    names = {probe_file(tmp_path, "epoch001", d, t, c).name
+             for d in ("cifar10", "cifar100", "folder:/a/train,/a/val", "folder:/b/train,/b/val")
+             for t in (None, ["conv1"]) for c in (QUICK, replace(QUICK, epochs=3))}
+    assert len(names) == 16 and "epoch001.cifar10.json" in names and "epoch001.cifar100.conv1.json" in names
+    assert all("/" not in n and "," not in n for n in names)
 
 
 def test_curves_hold_each_run_against_its_own_random_trunk_and_compare(rgb_image, tiny_cifar, tmp_path, capsys):

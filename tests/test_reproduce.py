@@ -106,6 +106,25 @@ def test_table2_without_imagenet_is_one_line_exit_2(tmp_path, capsys):
     assert len(err.splitlines()) == 1 and "--imagenet" in err
 
 
+def test_an_out_folder_never_mixes_budgets(tiny_cifar, images_dir, tmp_path, capsys):
+    out = tmp_path / "rep"
+    args = ["reproduce", "table1", "--out", str(out), "--data-root", str(tiny_cifar), "--images", str(images_dir),
+            "--rows", "b", "--workers", "0"]
+    assert main([*args, "--budget", "smoke"]) == 0
+    made = json.loads((out / "budget.json").read_text())
+    assert made["name"] == "smoke" and made["cifar.methods.monogan.hparams.gen_dim"] == 16
+    before = sorted(p.name for p in out.rglob("*"))
+    capsys.readouterr()
+    assert main([*args, "--budget", "cpu"]) == 2  # its (b) probe is the smoke budget's: never reported as cpu's
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "made at the smoke budget" in err and "--budget smoke" in err
+    (out / "budget.json").write_text(json.dumps({**made, "cifar.probe_epochs": 1}))  # an earlier definition
+    assert main([*args, "--budget", "smoke"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "earlier definition of the smoke budget (cifar.probe_epochs changed)" in err
+    assert sorted(p.name for p in out.rglob("*")) == before  # refused before anything ran
+
+
 def test_unknown_rows_are_rejected(tmp_path, capsys):
     assert main(["reproduce", "table3", "--out", str(tmp_path), "--rows", "z"]) == 2
     assert "table3 has rows a,b,rc,c,d,e" in capsys.readouterr().err

@@ -5,16 +5,19 @@ Every epoch snapshot of a run (`RUN/trunks/epochNNN.pt`) is probed with the quic
 protocol (the random critic for a MonoGAN run, the Sobel trunk for DeepCluster: `baseline_for`), and
 plotted against the CPU-minutes and the images seen that the run's `metrics.jsonl` records for each
 epoch. Also recorded per snapshot: the conv1 filter-structure score
-(`monossl.viz.filters.structure`). Results live in RUN/curve/ (one JSON per snapshot, re-used when
-the command is run again, so a growing run is followed cheaply), RUN/curve.json and RUN/curve.png;
+(`monossl.viz.filters.structure`). Results live in RUN/curve/ (one JSON per snapshot, named by what
+was probed: the snapshot, the dataset, the taps and the protocol (`probe_file`), and re-used when the
+command is run again, so a growing run is followed cheaply), RUN/curve.json and RUN/curve.png;
 `plot_curves` draws several runs on shared axes (`monossl curve RUN RUN ... --compare PNG`).
 Quick-protocol numbers are for comparing snapshots with each other; they read lower than the full
 protocol's.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import re
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 from monossl.errors import UserError
@@ -30,6 +33,20 @@ def snapshots(run: Path) -> list[tuple[int, Path]]:
     if not found:
         raise UserError(f"{run}: no trunks/epochNNN.pt snapshots; pass a `monossl pretrain` run folder")
     return found
+
+
+def probe_file(folder: Path, stem: str, dataset: str, taps: list[str] | None, config: ProbeConfig) -> Path:
+    """Where one probe of a curve is kept: `STEM.DATASET[.TAPS][.pHASH].json` (the taps when not all, a hash of
+    the protocol when not `QUICK`), so a curve on another dataset, taps or protocol never re-uses another's."""
+    def digest(text: str) -> str:
+        return hashlib.sha256(text.encode()).hexdigest()[:10]
+
+    parts = [stem, dataset if re.fullmatch(r"[\w-]+", dataset) else f"d{digest(dataset)}"]
+    if taps:
+        parts.append("+".join(taps))
+    if config != QUICK:
+        parts.append(f"p{digest(json.dumps(asdict(config), sort_keys=True, default=str))}")
+    return folder / (".".join(parts) + ".json")
 
 
 def baseline_for(trunk) -> str:
@@ -59,7 +76,7 @@ def learning_curve(run: str | Path, dataset: str = "cifar10", data_root: str | N
     folder = run / "curve"
     points = []
     for epoch, path in chosen:
-        result = run_probe(str(path), dataset, folder / f"epoch{epoch:03d}.json", data_root=data_root, taps=taps,
+        result = run_probe(str(path), dataset, probe_file(folder, f"epoch{epoch:03d}", dataset, taps, config), data_root=data_root, taps=taps,
                            config=config, resume=True)
         record = epochs.get(epoch, {})
         trunk = load_trunk(path)[0]
@@ -68,7 +85,7 @@ def learning_curve(run: str | Path, dataset: str = "cifar10", data_root: str | N
                        "conv1_structure": structure(first_conv(trunk).weight)["structure"]})
     last, arch = load_trunk(chosen[-1][1])[:2]
     baseline = baseline_for(last)
-    random = run_probe(baseline, dataset, folder / f"{baseline}.json", arch=arch, data_root=data_root, taps=taps,
+    random = run_probe(baseline, dataset, probe_file(folder, baseline, dataset, taps, config), arch=arch, data_root=data_root, taps=taps,
                        config=config, resume=True)
     curve = {"run": str(run), "dataset": dataset, "protocol": "quick" if config == QUICK else "custom",
              "points": points, "baseline": baseline, "random": {t: m["top1"] for t, m in random.taps.items()}}

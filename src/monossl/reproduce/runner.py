@@ -2,7 +2,8 @@
 
 Runs live in OUT/runs/RUN_ID and probe results in OUT/probes/RUN_ID.DATASET.json, named by what they
 are (method, training data, augmentations, trunk), so rows shared between tables run once. A
-finished run or probe is re-used; an interrupted one resumes. Reports: OUT/tableN.md, .csv and .png
+finished run or probe is re-used; an interrupted one resumes. OUT/budget.json records the budget
+they were made at, so one OUT never mixes two budgets, or two definitions of one. Reports: OUT/tableN.md, .csv and .png
 (accuracy against depth, ours solid, the paper dashed), and OUT/index.md.
 
 Budgets:
@@ -15,9 +16,10 @@ Budgets:
 """
 from __future__ import annotations
 
+import json
 import re
 import sys
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from monossl.errors import UserError
@@ -30,7 +32,7 @@ from monossl.nets.registry import critic_baseline
 from monossl.probes import PRESETS, run_probe
 from monossl.reproduce.paper import TABLES, Row, Table
 from monossl.reproduce.report import published, summarise, write_index, write_report
-from monossl.rundir import MetricsLog, read_json
+from monossl.rundir import MetricsLog, read_json, write_json
 from monossl.seeding import check_seeds
 
 
@@ -189,6 +191,32 @@ def run_row(row: Row, table: Table, budget: Budget, out: Path, data_root: str | 
     return result.taps
 
 
+def settings(tree, prefix: str = "") -> dict[str, object]:
+    """A budget's settings as flat dotted keys (`cifar.methods.monogan.hparams.lr`), JSON values."""
+    if not isinstance(tree, dict):
+        return {prefix: tree}
+    return {k: v for key, sub in tree.items() for k, v in settings(sub, f"{prefix}.{key}" if prefix else str(key)).items()}
+
+
+def check_budget(out: Path, budget: Budget) -> None:
+    """Refuse an OUT whose runs and probes were made at another budget, or at an earlier definition of
+    this one (finished rows are re-used without re-running, so they would be reported as this budget's);
+    record the budget in a new OUT."""
+    path, now = out / "budget.json", settings(json.loads(json.dumps(asdict(budget))))
+    if not path.exists():
+        write_json(path, now)
+        return
+    made = read_json(path)
+    if made.get("name") != budget.name:
+        raise UserError(f"--out {out}: its rows were made at the {made.get('name')} budget; "
+                        f"pass --budget {made.get('name')} or a fresh --out")
+    changed = sorted(k for k in made.keys() | now.keys() if made.get(k) != now.get(k))
+    if changed:
+        raise UserError(f"--out {out}: its rows were made at an earlier definition of the {budget.name} budget "
+                        f"({', '.join(changed[:3])}{' ...' if len(changed) > 3 else ''} changed); pass a fresh --out "
+                        f"(copy its tableN.md and .csv in to keep the rows it published)")
+
+
 def baseline_spec(row: Row, protocol: Protocol) -> str:
     """The trunk of a baseline row: `random-critic` rows are MonoGAN's critic at the init the protocol's MonoGAN
     starts from (`random-critic-smooth` where it draws conv1 smooth), so they stay the trained rows' own random trunk."""
@@ -285,6 +313,7 @@ def reproduce(table_name: str, budget_name: str, out: str | Path, data_root: str
     seeds = check_seeds(list(seeds) if seeds else [0])
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    check_budget(out, budget)
     for row in table.rows:
         if row.key not in wanted:
             continue
