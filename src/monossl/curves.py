@@ -76,8 +76,8 @@ def learning_curve(run: str | Path, dataset: str = "cifar10", data_root: str | N
     folder = run / "curve"
     points = []
     for epoch, path in chosen:
-        result = run_probe(str(path), dataset, probe_file(folder, f"epoch{epoch:03d}", dataset, taps, config), data_root=data_root, taps=taps,
-                           config=config, resume=True)
+        result = run_probe(str(path), dataset, probe_file(folder, f"epoch{epoch:03d}", dataset, taps, config),
+                           data_root=data_root, taps=taps, config=config, resume=True)
         record = epochs.get(epoch, {})
         trunk = load_trunk(path)[0]
         points.append({"epoch": epoch, "cpu_minutes": record.get("cpu_minutes"), "images_seen": record.get("images_seen"),
@@ -85,8 +85,8 @@ def learning_curve(run: str | Path, dataset: str = "cifar10", data_root: str | N
                        "conv1_structure": structure(first_conv(trunk).weight)["structure"]})
     last, arch = load_trunk(chosen[-1][1])[:2]
     baseline = baseline_for(last)
-    random = run_probe(baseline, dataset, probe_file(folder, baseline, dataset, taps, config), arch=arch, data_root=data_root, taps=taps,
-                       config=config, resume=True)
+    random = run_probe(baseline, dataset, probe_file(folder, baseline, dataset, taps, config), arch=arch,
+                       data_root=data_root, taps=taps, config=config, resume=True)
     curve = {"run": str(run), "dataset": dataset, "protocol": "quick" if config == QUICK else "custom",
              "points": points, "baseline": baseline, "random": {t: m["top1"] for t, m in random.taps.items()}}
     write_json(run / "curve.json", curve)
