@@ -176,7 +176,10 @@ def bare_deepcluster(args) -> float:
     hp = resolve_hparams("deepcluster", HPARAMS["deepcluster"])
     trunk = build_trunk("cifar", sobel=True)
     net = Net(trunk, 384 * 9, 1024, hp.k)
-    opt = torch.optim.SGD([p for p in net.parameters() if p.requires_grad], lr=hp.lr, momentum=0.9, weight_decay=hp.weight_decay)
+    top = {id(p) for p in net.top.parameters()}
+    opt = torch.optim.SGD([p for p in net.parameters() if p.requires_grad and id(p) not in top], lr=hp.lr, momentum=0.9,
+                          weight_decay=hp.weight_decay)
+    opt_top = torch.optim.SGD(net.top.parameters(), lr=hp.lr, weight_decay=hp.weight_decay)
     augment = torch.nn.Sequential(K.RandomResizedCrop((32, 32), scale=(0.08, 1.0), ratio=(0.75, 4 / 3)), K.RandomHorizontalFlip())
     data = torch.cat(list(patch_batches(args, 256, args.count - args.count % 256)))
     start = time.perf_counter()
@@ -193,8 +196,10 @@ def bare_deepcluster(args) -> float:
             break
         loss = F.cross_entropy(net(augment(data[batch])), targets[batch])
         opt.zero_grad()
+        opt_top.zero_grad()
         loss.backward()
         opt.step()
+        opt_top.step()
         seen += len(batch)
     return seen / (time.perf_counter() - start)
 

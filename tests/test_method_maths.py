@@ -175,3 +175,48 @@ def test_joint_discriminator_fits_every_crop_size(crop):
 
     d = JointDiscriminator(crop, latent=200, dim=8).eval()
     assert d(torch.randn(2, 3, crop, crop), torch.rand(2, 200)).shape == (2,)
+
+
+def test_deepcluster_steps_every_parameter_once_as_the_reference():
+    """facebookresearch/deepcluster: the main SGD (momentum) is built without the top layer, and the top layer has
+    its own SGD (no momentum), rebuilt after each re-initialisation. One step moves every parameter by exactly one
+    SGD update; after a re-initialisation the top layer's first step carries no momentum from the last epoch."""
+    from types import SimpleNamespace
+
+    from lightning.fabric import Fabric
+
+    from monossl.methods.deepcluster import Hparams, Net, optimisers, step, top_optimiser
+    from monossl.nets.registry import build_trunk
+
+    torch.manual_seed(0)
+    hp = Hparams(k=5, lr=0.1, momentum=0.9, weight_decay=1e-2)
+    model = Net(build_trunk("cifar", sobel=True, widths=(8, 8, 8, 8)), 8 * 9, 16, hp.k).eval()  # eval: no dropout draws
+    run = SimpleNamespace(fabric=Fabric(accelerator="cpu", devices=1))
+    x, y = torch.randn(6, 3, 32, 32), torch.randint(0, hp.k, (6,))
+    named = dict(model.named_parameters())
+    trainable = {n for n, p in named.items() if p.requires_grad}
+
+    def gradients():
+        model.zero_grad(set_to_none=True)
+        nn.functional.cross_entropy(model(x), y).backward()
+        return {n: named[n].grad.clone() for n in trainable}
+
+    main, top = optimisers(model, hp), top_optimiser(model, hp)
+    assert {id(p) for g in main.param_groups for p in g["params"]}.isdisjoint(id(p) for p in model.top.parameters())
+    before, grads = {n: named[n].detach().clone() for n in trainable}, gradients()
+    step(run, model, main, top, x, y)
+    buffers = {}
+    for n in trainable:  # SGD's first step: the momentum buffer is the gradient itself, d = g + wd * p
+        d = grads[n] + hp.weight_decay * before[n]
+        buffers[n] = d
+        assert torch.allclose(named[n].detach(), before[n] - hp.lr * d, atol=1e-6), n
+    with torch.no_grad():  # step 5 of the next epoch: a fresh top layer and a fresh optimiser for it
+        model.top.weight.normal_(0, 0.01)
+        model.top.bias.zero_()
+    top = top_optimiser(model, hp)
+    before, grads = {n: named[n].detach().clone() for n in trainable}, gradients()
+    step(run, model, main, top, x, y)
+    for n in trainable:
+        d = grads[n] + hp.weight_decay * before[n]
+        update = d if n.startswith("top.") else hp.momentum * buffers[n] + d  # momentum only where it belongs
+        assert torch.allclose(named[n].detach(), before[n] - hp.lr * update, atol=1e-6), n

@@ -103,7 +103,8 @@ def check(config):
         raise UserError(f"--seed {config.seed}: must be 0 or more")
     config.input.validate()
     if config.arch != "cifar":
-        from monossl.methods.classifier import crop_size, feature_dim
+        from monossl.methods.classifier import crop_size
+        from monossl.nets.classifier import feature_dim
         from monossl.nets.registry import build_trunk
 
         crop = crop_size(config.arch, config.input.size)

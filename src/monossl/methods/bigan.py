@@ -16,7 +16,8 @@ from torch import nn
 
 from monossl.errors import UserError
 from monossl.losses.bigan import bigan_losses
-from monossl.methods.classifier import crop_size, feature_dim, native_augmentation
+from monossl.methods.classifier import crop_size, native_augmentation
+from monossl.nets.classifier import feature_dim
 from monossl.methods.gan_nets import DCGANGenerator
 from monossl.nets.registry import build_trunk
 from monossl.viz.grid import save_grid

@@ -6,8 +6,9 @@ Each epoch, `recluster` runs outside the training loop (as mmselfsup's hook), in
   2. PCA to 256 dims with whitening, L2 normalisation, faiss k-means, k = 1000 as in §3.2 (rank 0);
   3. the labels are broadcast to every rank and saved as RUN/clusters/epochNNN.npy;
   4. an epoch of indices drawn uniformly over the clusters, sharded disjointly across ranks;
-  5. a freshly initialised top layer.
-Then the network learns to predict the pseudo-labels. Input goes through a frozen Sobel filter;
+  5. a freshly initialised top layer, with a fresh optimiser of its own (SGD without momentum).
+Then the network learns to predict the pseudo-labels: the main SGD (momentum) steps the trunk and the
+MLP, the top layer's optimiser steps the top layer, each parameter once per batch (as the reference). Input goes through a frozen Sobel filter;
 native augmentation is a random-resized crop (scale 0.08..1, aspect 3/4..4/3) and a flip. SGD
 lr 0.05, momentum 0.9, weight decay 1e-5.
 
@@ -27,7 +28,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from monossl.errors import UserError
-from monossl.methods.classifier import crop_size, feature_dim
+from monossl.methods.classifier import crop_size
+from monossl.nets.classifier import feature_dim
 from monossl.methods.clustering import cluster_features, nmi, uniform_cluster_sampler
 from monossl.nets.registry import build_trunk
 from monossl.rundir import atomic_write_bytes
@@ -140,14 +142,38 @@ def npy_bytes(array: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
+def optimisers(model: Net, hp: Hparams) -> torch.optim.SGD:
+    """The main SGD (momentum) over the trunk and the MLP, without the top layer: the reference builds it while
+    the top layer is absent, so the top layer is stepped once per batch, by `top_optimiser` alone."""
+    top = {id(p) for p in model.top.parameters()}
+    params = [p for p in model.parameters() if p.requires_grad and id(p) not in top]
+    return torch.optim.SGD(params, lr=hp.lr, momentum=hp.momentum, weight_decay=hp.weight_decay)
+
+
+def top_optimiser(model: Net, hp: Hparams) -> torch.optim.SGD:
+    """A fresh SGD (no momentum) for the top layer, built each epoch after its re-initialisation (step 5), so
+    nothing of the previous epoch's top layer carries over (as the reference's `optimizer_tl`)."""
+    return torch.optim.SGD(model.top.parameters(), lr=hp.lr, weight_decay=hp.weight_decay)
+
+
+def step(run, model, optimiser, top, images: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """One batch: cross-entropy on the pseudo-labels, one backward, each parameter stepped by exactly one optimiser."""
+    loss = F.cross_entropy(model(images), targets)
+    optimiser.zero_grad(set_to_none=True)
+    top.zero_grad(set_to_none=True)
+    run.fabric.backward(loss)
+    optimiser.step()
+    top.step()
+    return loss.detach()
+
+
 def train(run, hp: Hparams) -> None:
     cfg = run.config
     crop = crop_size(cfg.arch, cfg.input.size)
     trunk = build_trunk(cfg.arch, sobel=True)
     hidden = hp.hidden or (4096 if cfg.arch != "cifar" else 1024)
     model = Net(trunk, feature_dim(trunk, crop), hidden, hp.k)
-    optimiser = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=hp.lr,
-                                momentum=hp.momentum, weight_decay=hp.weight_decay)
+    optimiser = optimisers(model, hp)
     model, optimiser = run.fabric.setup(model, optimiser)
     augment = nn.Sequential(K.RandomResizedCrop((crop, crop), scale=(hp.crop_min_scale, 1.0), ratio=(hp.crop_gamma, 1 / hp.crop_gamma)),
                             K.RandomHorizontalFlip())
@@ -161,18 +187,12 @@ def train(run, hp: Hparams) -> None:
         change = {"nmi_previous": nmi(clusters["labels"], state["previous_labels"])} if state["previous_labels"] is not None else {}
         state["previous_labels"] = clusters["labels"]
         loader = run.loader(PseudoLabelled(data, torch.from_numpy(clusters["labels"])), sampler=clusters["order"].tolist())
-        top_optimiser = run.fabric.setup_optimizers(torch.optim.SGD(model.module.top.parameters(), lr=hp.lr,
-                                                                    weight_decay=hp.weight_decay))
+        top = run.fabric.setup_optimizers(top_optimiser(model.module, hp))
         model.train()
         for images, targets in run.epoch_batches(loader, epoch):
-            loss = F.cross_entropy(model(augment(images)), targets)
-            optimiser.zero_grad(set_to_none=True)
-            top_optimiser.zero_grad(set_to_none=True)
-            run.fabric.backward(loss)
-            optimiser.step()
-            top_optimiser.step()
-            run.log_step(epoch, loss=loss.detach())
+            loss = step(run, model, optimiser, top, augment(images), targets)
+            run.log_step(epoch, loss=loss)
         run.end_epoch(epoch, state, trunk=trunk, **change, empty_clusters=clusters["empty"],
-                      kmeans_loss=clusters["kmeans_loss"], loss=loss.detach(),
+                      kmeans_loss=clusters["kmeans_loss"], loss=loss,
                       features_seconds=clusters["features_seconds"], kmeans_seconds=clusters["kmeans_seconds"])
     run.finish(trunk)

@@ -17,7 +17,8 @@ from torch.utils.data import TensorDataset
 from monossl.data.patches import to_unit_range
 from monossl.errors import UserError
 from monossl.methods.classifier import (SGDHparams, check_schedule, classification_loss, classifier_and_optimiser,
-                                        native_augmentation, scheduled_lr)
+                                        crop_size, head_width, native_augmentation, scheduled_lr)
+from monossl.nets.classifier import save_classifier
 from monossl.schedule import set_lr
 
 
@@ -77,4 +78,7 @@ def train(run, hp: Hparams) -> None:
         extra = {} if test is None else {"test_acc": test_accuracy(model, *test, run.fabric.device)}
         run.end_epoch(epoch, state, trunk=trunk, train_acc=100 * float(correct) / max(seen, 1),
                       lr=optimiser.param_groups[0]["lr"], **extra)
+    if run.fabric.is_global_zero:  # the whole classifier, for evaluation and as a distillation teacher
+        save_classifier(run.out / "classifier.pt", model, cfg.arch, classes, crop_size(cfg.arch, cfg.input.size),
+                        head_width(hp, cfg.arch), method="supervised", **extra)
     run.finish(trunk)
