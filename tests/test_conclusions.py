@@ -5,7 +5,8 @@ import pytest
 
 from monossl.reproduce.conclusions import CLAIMS, FAILS, HOLDS, UNSURE, noise_margin
 from monossl.reproduce.paper import TABLES
-from monossl.reproduce.report import comparable, summarise
+from monossl.reproduce.report import comparable
+from monossl.reproduce.results import TableResults
 
 TAPS = ("conv1", "conv2", "conv3", "conv4")
 
@@ -74,10 +75,12 @@ def test_noise_margin_pools_repeated_rows():
 
 
 def test_summary_takes_mean_and_sample_std_over_seeds():
-    found = {"b": {"seeds": {0: {t: {"top1": 50.0} for t in TAPS}, 1: {t: {"top1": 52.0} for t in TAPS}},
-                   "cpu_minutes": [], "classes": 10}}
-    s = summarise(found, TAPS)["b"]
+    results = TableResults("table1", "cpu", list(TAPS))
+    results.record("b", 0, {t: 50.0 for t in TAPS}, classes=10)
+    results.record("b", 1, {t: 52.0 for t in TAPS}, classes=10, cpu_minutes=3.0)
+    s = results.summary()["b"]
     assert s["mean"]["conv1"] == 51.0 and s["std"]["conv1"] == pytest.approx(math.sqrt(2)) and s["n"] == 2
+    assert s["minutes"] == 3.0 and s["classes"] == 10
 
 
 def test_a_ten_class_folder_is_not_compared_with_imagenet():
@@ -94,3 +97,43 @@ def test_trained_rows_are_held_against_their_matching_random_trunk():
     s["rc"] = row(60.5, 58.5, 55.5, 52.5)
     verdict, evidence = CLAIMS["table1"][0].check(s, TAPS, 1.0)
     assert verdict == HOLDS and "(rc)" in evidence and "against (b)" in evidence
+
+
+def subsets_of(keys: list[str], name: str, cap: int = 2048):
+    """Every subset of the rows when there are at most `cap`, else 256 drawn with a fixed seed (and the two ends)."""
+    from monossl.seeding import rng
+
+    if 2 ** len(keys) <= cap:
+        return [[k for i, k in enumerate(keys) if mask >> i & 1] for mask in range(2 ** len(keys))]
+    draw = rng(0, "report-subsets", name)
+    return [[], list(keys)] + [[k for k in keys if draw.random() < 0.5] for _ in range(256)]
+
+
+@pytest.mark.parametrize("seeds", [1, 3])
+@pytest.mark.parametrize("name", list(TABLES))
+def test_every_subset_of_rows_renders_a_report_with_every_claim_judged_or_not_checked(name, seeds):
+    import re
+
+    from monossl.reproduce.report import PAPER_CLASSES, render_csv, render_markdown
+    from monossl.reproduce.results import TableResults
+    from monossl.seeding import rng
+
+    table = TABLES[name]
+    keys = [r.key for r in table.rows]
+    draw = rng(seeds, "report-values", name)
+    verdicts = (HOLDS, FAILS, UNSURE, "not checked")
+    for subset in subsets_of(keys, name):
+        results = TableResults(name, "cpu", list(table.columns))
+        for key in subset:
+            for seed in range(seeds):
+                results.record(key, seed, {c: float(draw.uniform(40, 80)) for c in table.columns}, cpu_minutes=5.0,
+                               classes=PAPER_CLASSES[table.probe_dataset])
+        md = render_markdown(table, "cpu", results.summary(), results.checks)
+        assert re.findall(r"^\| \((\w+)\) \|", md, re.M) == subset  # exactly the finished rows, in order
+        claims = [line for line in md.splitlines() if line.startswith("- **")]
+        assert len(claims) == len(CLAIMS.get(name, ()))
+        for line in claims:
+            verdict = next(v for v in verdicts if f":** {v}." in line)
+            if verdict == "not checked":
+                assert re.search(r"\(\w+\)", line.split(":** not checked.")[1]), line  # names the rows it needs
+        assert len(render_csv(table, results.summary()).splitlines()) == len(keys) + 1

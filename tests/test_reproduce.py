@@ -78,26 +78,39 @@ def test_report_keeps_published_rows_whose_runs_are_gone(tiny_cifar, images_dir,
     assert after["b"]["conv1_ours"] == before["b"]["conv1_ours"] != "" and after["rc"]["conv1_ours"] != ""
     for probe in (out / "probes").glob("*.json"):
         probe.unlink()
-    (out / "table1.md").write_text((out / "table1.md").read_text().replace("Budget: `smoke`.", "Budget: `cpu`."))
+    made = json.loads((out / "table1.json").read_text())
+    (out / "table1.json").write_text(json.dumps({**made, "budget": "cpu"}))  # a results file of another budget
     assert main(["reproduce", "table1", "--budget", "smoke", "--rows", "rc", *common]) == 0
     after = {r["row"]: r for r in csv.DictReader((out / "table1.csv").open())}
     assert after["b"]["conv1_ours"] == "" and after["rc"]["conv1_ours"] != ""  # another budget's rows are not mixed in
 
 
 def test_published_rows_read_back_show_the_same_cells(tmp_path):
-    """A published row re-read from the CSV prints the cells the report printed: 56.153 showed 56.2, and a CSV
-    of two decimals (56.15, a binary 56.1499...) would have printed 56.1."""
-    from monossl.reproduce.report import published, write_report
+    """The results file keeps every seed's numbers: a report rendered again from it prints the same cells, and
+    nothing is read back from the Markdown or the CSV."""
+    from monossl.reproduce.report import write_report
+    from monossl.reproduce.results import TableResults
 
-    table, budget = TABLES["table1"], BUDGETS["cpu"]
-    taps = table.taps
-    summary = {"b": {"mean": dict(zip(taps, (58.617, 56.153, 52.857, 50.45))), "std": dict(zip(taps, (0.29, 0.1449, 0.35, 0.09))),
-                     "n": 3, "classes": 10, "minutes": None}}
-    write_report(table, budget, summary, tmp_path)
+    table = TABLES["table1"]
+    results = TableResults("table1", "cpu", list(table.columns))
+    for seed, values in enumerate([(58.31, 56.01, 52.5, 50.4), (58.9, 56.3, 53.2, 50.5)]):
+        results.record("b", seed, dict(zip(table.taps, values)), classes=10)
+    write_report(table, results, tmp_path)
     row = next(line for line in (tmp_path / "table1.md").read_text().splitlines() if line.startswith("| (b)"))
-    assert "56.2 ± 0.1" in row and "50.5 ± 0.1" in row
-    write_report(table, budget, published(table, budget.name, tmp_path), tmp_path)
+    assert "56.2 ± 0.2" in row and "50.5 ± 0.1" in row
+    (tmp_path / "table1.md").write_text("garbage")
+    (tmp_path / "table1.csv").write_text("garbage")
+    reread = TableResults.load(tmp_path / "table1.json")
+    assert reread.rows == results.rows
+    write_report(table, reread, tmp_path)
     assert next(line for line in (tmp_path / "table1.md").read_text().splitlines() if line.startswith("| (b)")) == row
+
+
+def test_a_damaged_results_file_is_one_line(tmp_path, capsys):
+    (tmp_path / "table1.json").write_text('{"format": 1, "rows": ')
+    assert main(["reproduce", "table1", "--budget", "smoke", "--out", str(tmp_path), "--report-only"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "table1.json" in err and "delete it" in err
 
 
 def test_table2_without_imagenet_is_one_line_exit_2(tmp_path, capsys):
@@ -164,10 +177,14 @@ def test_rows_at_several_seeds_report_mean_and_spread(tiny_cifar, images_dir, tm
              for s in ("", "_s1")]
     assert float(rows["b"]["conv1_ours"]) == pytest.approx(sum(seeds) / 2, abs=0.01)
     assert float(rows["b"]["conv1_std"]) == pytest.approx(abs(seeds[0] - seeds[1]) / 2 ** 0.5, abs=0.01)
-    assert float(rows["c"]["cpu_minutes"]) >= 0
+    epochs = [json.loads(line) for line in (out / "runs" / "monogan_image_b_cifar_s1" / "metrics.jsonl").read_text().splitlines()]
+    trained = [r["cpu_minutes"] for r in epochs if r["kind"] == "epoch"][-1]
+    assert rows["c"]["cpu_minutes"] == f"{trained:.1f}"  # the run's own training CPU-minutes, not the probe's
+    results = json.loads((out / "table1.json").read_text())
+    assert set(results["rows"]["b"]["seeds"]) == {"0", "1"} and results["rows"]["c"]["seeds"]["1"]["cpu_minutes"] == trained
     md = (out / "table1.md").read_text()
-    assert "## The paper's claims, checked" in md and "pooled seed-to-seed spread of rows (b)" in md
-    assert "**Without augmentation, one image teaches no more than random weights:**" in md
+    assert "## The paper's claims, checked" in md  # the smoke budget names each claim and judges none
+    assert "**Without augmentation, one image teaches no more than random weights:** not judged: the smoke budget" in md
 
 
 def test_table4_downloads_cifar100_in_the_official_layout(images_dir, tmp_path, monkeypatch):
@@ -282,3 +299,19 @@ def test_published_index_gathers_the_published_tables(tmp_path):
             shutil.copy(published / f"{name}.md", tmp_path)
     write_index(tmp_path)
     assert (published / "index.md").read_text() == (tmp_path / "index.md").read_text()
+
+
+def test_published_reports_are_rendered_from_their_results_files(tmp_path):
+    """docs/results/tableN.md and .csv are what the renderer makes of docs/results/tableN.json (`make figures`)."""
+    from pathlib import Path
+
+    from monossl.reproduce.paper import TABLES
+    from monossl.reproduce.report import render_csv, render_markdown
+    from monossl.reproduce.results import TableResults
+
+    published = Path(__file__).resolve().parents[1] / "docs" / "results"
+    for path in sorted(published.glob("*.json")):
+        results = TableResults.load(path)
+        table = TABLES[results.table]
+        assert render_markdown(table, results.budget, results.summary(), results.checks) == (published / f"{table.name}.md").read_text()
+        assert render_csv(table, results.summary()) == (published / f"{table.name}.csv").read_bytes().decode()

@@ -289,7 +289,8 @@ def cmd_reproduce(args) -> None:
     rows = args.rows.split(",") if isinstance(args.rows, str) and args.rows else args.rows
     path = reproduce(args.table, args.budget, args.out, data_root=args.data_root, imagenet=args.imagenet, rows=rows,
                      device=args.device, workers=args.workers, images_dir=args.images, seeds=parse_seeds(
-                         ",".join(map(str, args.seeds)) if isinstance(args.seeds, list) else args.seeds))
+                         ",".join(map(str, args.seeds)) if isinstance(args.seeds, list) else args.seeds),
+                     report_only=args.report_only)
     print(path.read_text())
 
 
@@ -313,6 +314,7 @@ def add_reproduce_parser(sub, argv: list[str]) -> None:
                                                  "shows mean ± std over every seed found")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="where to train")
     p.add_argument("--workers", type=int, default=2, help="data-loading workers")
+    p.add_argument("--report-only", action="store_true", help="run nothing: render the reports again from OUT/tableN.json")
     p.set_defaults(func=cmd_reproduce)
     config = config_option(argv)
     if config:

@@ -39,10 +39,12 @@ from torch import nn
 from tqdm import tqdm
 
 from monossl.errors import UserError
+from monossl.provenance import made_by
 from monossl.nets.trunk import Trunk, absorb_batchnorm, prepare_input
 from monossl.rundir import atomic_torch_save, atomic_write_text, read_json, write_json
 from monossl.schedule import set_lr, step_lr
 from monossl.seeding import check_seeds, derive_seed, generator, rng
+from monossl.stats import mean_std
 
 AUGMENTS = ("none", "flip", "crop-flip")
 NORMS = ("channel", "feature")
@@ -251,9 +253,7 @@ def aggregate(per_seed: dict[str, dict[str, dict[str, float]]]) -> dict[str, dic
     for tap in seeds[0]:
         out[tap] = {}
         for metric in seeds[0][tap]:
-            values = np.array([s[tap][metric] for s in seeds], dtype=np.float64)
-            out[tap][metric] = float(values.mean())
-            out[tap][f"{metric}_std"] = float(values.std(ddof=1)) if len(values) > 1 else 0.0
+            out[tap][metric], out[tap][f"{metric}_std"] = mean_std(s[tap][metric] for s in seeds)
     return out
 
 
@@ -500,7 +500,7 @@ def run_probe(trunk_spec: str, dataset: str, out: str | Path, arch: str | None =
         classes = len(scan_folder(dirs[0])[1])
     protocol = {**asdict(resolve_stats(config, cached=images is not None)), "seeds": seeds, "classes": classes,
                 "pooling": "full resolution" if images is not None else "adaptive max", "arch": arch_used,
-                "trunk_meta": {k: v for k, v in meta.items() if k not in ("config", "seed")}}
+                "trunk_meta": {k: v for k, v in meta.items() if k not in ("config", "seed")}, "made_by": made_by()}
     result = ProbeResult(aggregate(done["seeds"]), dataset, f"{trunk_spec} ({arch_used})", protocol=protocol,
                          seeds=done["seeds"], curves=done["curves"])
     write_json(out, asdict(result))

@@ -50,16 +50,23 @@ def default_root(data_root: str | Path | None = None) -> Path:
     return Path.home() / ".cache" / "monossl"
 
 
+def ensure_cifar(name: str, data_root: str | Path | None = None) -> Path:
+    """The folder of an extracted CIFAR set under the root, downloading it first when absent."""
+    spec = SPECS[name]
+    root = default_root(data_root)
+    if not (root / spec["folder"]).exists():
+        fetch_archive(name, root)
+    return root / spec["folder"]
+
+
 def load_cifar(name: str, data_root: str | Path | None = None, train: bool = True, download: bool = True,
                label_key: str | None = None) -> ArrayDataset:
     """Load the train or test split; download it first when the root lacks it."""
     spec = SPECS[name]
-    root = default_root(data_root)
-    folder = root / spec["folder"]
-    if not folder.exists():
-        if not download:
-            raise UserError(f"{folder}: not found; put the official {spec['folder']}/ there or pass --data-root")
-        fetch_archive(name, root)
+    folder = default_root(data_root) / spec["folder"]
+    if not folder.exists() and not download:
+        raise UserError(f"{folder}: not found; put the official {spec['folder']}/ there or pass --data-root")
+    folder = ensure_cifar(name, data_root)
     files = spec["train"] if train else spec["test"]
     key = label_key or spec["label_key"]
     images, labels = [], []

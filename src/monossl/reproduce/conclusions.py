@@ -11,6 +11,8 @@ from typing import Callable
 
 import numpy as np
 
+from monossl.stats import pooled_std
+
 HOLDS, FAILS, UNSURE = "holds", "does not hold", "inconclusive at this budget"
 FALLBACK_MARGIN = 1.0  # points: the rule of thumb when no row ran at several seeds
 
@@ -18,17 +20,11 @@ FALLBACK_MARGIN = 1.0  # points: the rule of thumb when no row ran at several se
 def noise_margin(summary: dict, taps) -> tuple[float, str]:
     """Twice the standard deviation of a difference between two single-seed rows, from the pooled
     per-tap spread of every row that ran at several seeds (never below FALLBACK_MARGIN)."""
-    num = den = 0.0
-    rows = []
-    for key, s in summary.items():
-        if s["n"] > 1:
-            rows.append(f"({key})")
-            for t in taps:
-                num += (s["n"] - 1) * s["std"][t] ** 2
-                den += s["n"] - 1
-    if not den:
+    repeated = {k: s for k, s in summary.items() if s["n"] > 1 and all(t in s["std"] for t in taps)}
+    rows = [f"({key})" for key in repeated]
+    sigma = pooled_std((s["n"], s["std"][t]) for s in repeated.values() for t in taps)
+    if sigma is None:
         return FALLBACK_MARGIN, f"no row ran at several seeds yet: the {FALLBACK_MARGIN:.0f}-point rule of thumb"
-    sigma = math.sqrt(num / den)
     margin = max(FALLBACK_MARGIN, 2 * math.sqrt(2) * sigma)
     return margin, (f"2·√2·σ with σ = {sigma:.2f}, the pooled seed-to-seed spread of rows {', '.join(rows)}"
                     + (f", floored at {FALLBACK_MARGIN:.0f}" if margin == FALLBACK_MARGIN else ""))
@@ -87,6 +83,8 @@ def _scale_strongest(s, taps, margin):
 
 def _all_best(s, taps, margin):
     others = [k for k in "cdefghi" if k in s]
+    if not others:
+        return "not checked", "Rows (c)–(i), the single augmentations and pairs to compare with, have not run."
     best = max(others, key=lambda k: mean(s, k, taps))
     diff = mean(s, "j", taps) - mean(s, best, taps)
     verdict = HOLDS if diff >= 0 else FAILS if diff < -margin else UNSURE
@@ -124,6 +122,8 @@ def _beat_random(matching: dict[str, str]):
     """Each trained row against its matching random trunk (row -> random row; falls back to (b))."""
     def judge(s, taps, margin):
         gains = {k: mean(s, k, taps) - mean(s, r if r in s else "b", taps) for k, r in matching.items() if k in s}
+        if not gains:
+            return "not checked", "No trained row has run."
         verdicts = [compare(g, margin) for g in gains.values()]
         verdict = FAILS if FAILS in verdicts else HOLDS if all(v == HOLDS for v in verdicts) else UNSURE
         return verdict, "Over the matching random trunk, on average: " + ", ".join(
@@ -163,6 +163,10 @@ NATURAL = ("image_a", "image_b", "astronaut", "chelsea", "coffee")
 SYNTHETIC = ("deadleaves", "fractal", "noise")
 
 
+def _named(keys) -> str:
+    return ", ".join(f"({k})" for k in keys)
+
+
 def _best(s, keys, taps):
     present = [k for k in keys if k in s]
     return max(present, key=lambda k: mean(s, k, taps)) if present else None
@@ -172,7 +176,8 @@ def _natural_beats_synthetic(s, taps, margin):
     early = taps[:3]
     nat, syn = _best(s, NATURAL, early), _best(s, SYNTHETIC, early)
     if nat is None or syn is None:
-        return "not checked", "Needs at least one natural and one synthetic row."
+        return "not checked", (f"Needs a natural row (one of {_named(NATURAL)}) and a synthetic row (one of "
+                               f"{_named(SYNTHETIC)}); {'neither has' if nat is None and syn is None else 'one kind has not'} run.")
     diff = mean(s, nat, early) - mean(s, syn, early)
     return compare(diff, margin), (f"{'–'.join(early)} on average: best natural ({nat}) {mean(s, nat, early):.1f}, best synthetic "
                                    f"({syn}) {mean(s, syn, early):.1f} ({diff:+.1f}).")
@@ -182,7 +187,7 @@ def _synthetic_beats_random(s, taps, margin):
     syn = _best(s, SYNTHETIC, taps)
     base = "critic" if "critic" in s else "random"
     if syn is None or base not in s:
-        return "not checked", "Needs a synthetic row and a random row."
+        return "not checked", f"Needs a synthetic row (one of {_named(SYNTHETIC)}) and (random) or (critic)."
     diff = mean(s, syn, taps) - mean(s, base, taps)
     return compare(diff, margin), f"Best synthetic ({syn}) {mean(s, syn, taps):.1f} against ({base}) {mean(s, base, taps):.1f} ({diff:+.1f})."
 
@@ -190,7 +195,7 @@ def _synthetic_beats_random(s, taps, margin):
 def _paper_images_not_special(s, taps, margin):
     paper, photo = _best(s, ("image_a", "image_b"), taps), _best(s, NATURAL[2:], taps)
     if paper is None or photo is None:
-        return "not checked", "Needs one of the paper's images and one other photograph."
+        return "not checked", f"Needs (image_a) or (image_b), and another photograph (one of {_named(NATURAL[2:])})."
     diff = mean(s, photo, taps) - mean(s, paper, taps)
     verdict = HOLDS if diff >= -margin else FAILS
     return verdict, f"Best other photograph ({photo}) {mean(s, photo, taps):.1f} against ({paper}) {mean(s, paper, taps):.1f} ({diff:+.1f})."

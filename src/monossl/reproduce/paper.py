@@ -44,6 +44,12 @@ class Table:
     arch: str
     taps: tuple[str, ...]
     rows: tuple[Row, ...]
+    extra: tuple[str, ...] = ()  # measured columns beyond the taps' linear probes (kNN accuracies, ...)
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """Every measured column of a row: each tap's linear-probe top-1, then `extra`."""
+        return self.taps + self.extra
 
 
 CIFAR_TAPS = ("conv1", "conv2", "conv3", "conv4")

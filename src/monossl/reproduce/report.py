@@ -1,131 +1,141 @@
-"""Reports of `monossl reproduce`: OUT/tableN.md and .csv (every cell "ours (paper)", ± the spread over
-seeds where a row ran at several, a mean-gap column, the training CPU-minutes), OUT/tableN.png
-(accuracy against depth), the paper's claims checked against the numbers, and OUT/index.md.
-A report re-written in the same OUT at the same budget keeps the rows of the previous one whose probe
-results are no longer under OUT (`published`): deleting run folders never deletes published numbers."""
+"""Reports of `monossl reproduce`, rendered from a table's results (`TableResults`, OUT/tableN.json):
+OUT/tableN.md (the finished rows, every cell "ours (paper)", ± the spread over seeds where a row ran at
+several, a mean-gap column, the training CPU-minutes, then the claims checked against the numbers), OUT/tableN.csv
+(every row of the table, with the paper's numbers), OUT/tableN.png (accuracy against depth) and OUT/index.md.
+Nothing here reads a rendering back: a report re-written in the same OUT merges the new rows into the results
+file, so deleting run folders never deletes published numbers."""
 from __future__ import annotations
 
 import csv
 import io
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-import numpy as np
 
 from monossl.reproduce.conclusions import CLAIMS, noise_margin
 from monossl.reproduce.paper import TABLES, Row, Table
+from monossl.reproduce.results import TableResults
 from monossl.rundir import atomic_write_text
-from monossl.viz.figures import plot_depth
-
-if TYPE_CHECKING:
-    from monossl.reproduce.runner import Budget
 
 PAPER_CLASSES = {"cifar10": 10, "cifar100": 100, "imagenet": 1000}
-
-
-def summarise(found: dict, taps: tuple[str, ...]) -> dict[str, dict]:
-    """Row key -> {"mean": {tap: top-1}, "std": {tap: sample std, 0 for one seed}, "n": seeds, "minutes": mean CPU-min}."""
-    rows = {}
-    for key, entry in found.items():
-        per_seed = list(entry["seeds"].values())
-        values = {t: np.array([s[t]["top1"] for s in per_seed], dtype=np.float64) for t in taps}
-        rows[key] = {"mean": {t: float(v.mean()) for t, v in values.items()},
-                     "std": {t: float(v.std(ddof=1)) if len(v) > 1 else 0.0 for t, v in values.items()},
-                     "n": len(per_seed), "classes": entry.get("classes"),
-                     "minutes": float(np.mean(entry["cpu_minutes"])) if entry.get("cpu_minutes") else None}
-    return rows
-
-
-def published(table: Table, budget_name: str, out: Path) -> dict[str, dict]:
-    """The rows of the report already in OUT (tableN.csv), as `summarise` gives them, when that report
-    was made at the same budget; {} otherwise. Their class count is not recorded (None)."""
-    md, path = out / f"{table.name}.md", out / f"{table.name}.csv"
-    if not (md.exists() and path.exists()) or f"Budget: `{budget_name}`." not in md.read_text():
-        return {}
-    rows = {}
-    for record in csv.DictReader(io.StringIO(path.read_text())):
-        if not record.get(f"{table.taps[0]}_ours"):
-            continue
-        rows[record["row"]] = {
-            "mean": {t: float(record[f"{t}_ours"]) for t in table.taps},
-            "std": {t: float(record[f"{t}_std"] or 0) for t in table.taps}, "n": int(record["seeds"]),
-            "classes": None, "minutes": float(record["cpu_minutes"]) if record.get("cpu_minutes") else None}
-    return rows
+UNJUDGED = {"smoke": "not judged: the smoke budget only checks that the pipeline runs, and is too small to judge"}
 
 
 def comparable(table: Table, summary: dict) -> bool:
     """Whether our numbers can be set against the paper's: the probe set has the paper's class count."""
     counts = {s["classes"] for s in summary.values() if s.get("classes")}
-    return all(c == PAPER_CLASSES[table.probe_dataset] for c in counts)
+    return all(c == PAPER_CLASSES.get(table.probe_dataset, c) for c in counts)
 
 
 def has_paper(table: Table) -> bool:
-    """Whether the table has the paper's numbers to set beside ours (Table S, ours, has none)."""
+    """Whether the table has the paper's numbers to set beside ours (our own tables have none)."""
     return any(r.paper for r in table.rows)
 
 
-def cell(table: Table, row: Row, s: dict | None, tap: str, i: int) -> str:
-    spread = f" ± {s['std'][tap]:.1f}" if s is not None and s["n"] > 1 else ""
-    ours = "–" if s is None else f"{s['mean'][tap]:.1f}{spread}"
-    if not has_paper(table):
+def cell(table: Table, row: Row, s: dict | None, column: str, i: int, with_paper: bool) -> str:
+    spread = f" ± {s['std'][column]:.1f}" if s is not None and s["n"] > 1 and column in s["std"] else ""
+    ours = "–" if s is None or column not in s["mean"] else f"{s['mean'][column]:.1f}{spread}"
+    if not has_paper(table) or not with_paper:
         return ours
     return f"{ours} ({row.paper[i]:.1f})" if row.paper else f"{ours} (–)"
 
 
 def mean_gap(table: Table, row: Row, s: dict | None, with_paper: bool) -> float | None:
-    if s is None or row.paper is None or not with_paper:
+    if s is None or row.paper is None or not with_paper or not all(c in s["mean"] for c in table.taps):
         return None
     return sum(s["mean"][t] - p for t, p in zip(table.taps, row.paper)) / len(row.paper)
 
 
-def write_report(table: Table, budget: Budget, summary: dict, out: Path, extra: list[str] | None = None) -> None:
-    """Write OUT/tableN.{md,csv,png} from a `summarise`d dict (row key -> mean, std, seeds, CPU-min)."""
+def render_markdown(table: Table, budget: str, summary: dict, checks: dict | None = None) -> str:
+    """The report's Markdown: a table of the finished rows (those in `summary`), notes, the figure, the claims,
+    then the measured `checks` (Table S: `monossl rank` against the probes)."""
     with_paper = comparable(table, summary)
     ours_only = not has_paper(table)
-    header = ["row", "method"] + list(table.taps) + ([] if ours_only else ["mean gap"]) + ["seeds", "CPU-min"]
-    cells_are = "top-1 %" if ours_only else "ours (paper), top-1 %"
-    lines = [f"# {table.title}", "", f"Budget: `{budget.name}`. Cells: {cells_are}; ± the sample standard deviation over seeds "
+    columns = list(table.columns)
+    header = ["row", "method"] + columns + ([] if ours_only else ["mean gap"]) + ["seeds", "CPU-min"]
+    cells_are = "top-1 %" if ours_only or not with_paper else "ours (paper), top-1 %"
+    lines = [f"# {table.title}", "", f"Budget: `{budget}`. Cells: {cells_are}; ± the sample standard deviation over seeds "
              "where a row ran at several." + ("" if ours_only else " Gap: ours − paper, averaged over layers.")
              + " CPU-min: training only.", ""]
     if not with_paper:
         counts = sorted({s["classes"] for s in summary.values() if s.get("classes")})
         lines += [f"**Not comparable with the paper:** the probe set has {', '.join(map(str, counts))} classes, not the "
-                  f"{PAPER_CLASSES[table.probe_dataset]} of the paper's; its numbers are shown for reference only and no gap "
-                  "is computed.", ""]
-    lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+                  f"{PAPER_CLASSES[table.probe_dataset]} of the paper's; the paper's numbers are left out and no gap is "
+                  "computed.", ""]
+    finished = [r for r in table.rows if r.key in summary]
+    if finished:
+        lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for row in finished:
+        s = summary[row.key]
+        gap = mean_gap(table, row, s, with_paper)
+        label = row.label + (" ¹" if row.note else "")
+        minutes = "" if s["minutes"] is None else f"{s['minutes']:.1f}"
+        lines.append(f"| ({row.key}) | {label} | " + " | ".join(cell(table, row, s, c, i, with_paper) for i, c in enumerate(columns))
+                     + ("" if ours_only else f" | {'' if gap is None else f'{gap:+.1f}'}") + f" | {s['n']} | {minutes} |")
+    if not finished:
+        lines.append("No row has finished yet.")
+    waiting = [r for r in table.rows if r.key not in summary]
+    if waiting:
+        lines += ["", "Not run yet: " + ", ".join(f"({r.key}) {r.label}" for r in waiting) + "."]
+    notes = [f"- ({r.key}) {r.note}" for r in finished if r.note]
+    if notes:
+        lines += ["", "¹ Notes:"] + notes
+    if finished:
+        lines += ["", f"![accuracy against depth]({table.name}.png)"]
+    lines += [""] + conclusions_section(table, summary, budget)
+    if checks and "rank" in checks:
+        lines += rank_section(checks["rank"])
+    return "\n".join(lines)
+
+
+def rank_section(check: dict) -> list[str]:
+    """`monossl rank`'s score of each trained source against its conv2 probe (`monossl.rank.validate`'s result)."""
+    lines = ["## `monossl rank` against the probes", "",
+             f"Spearman correlation between `monossl rank`'s score and the conv2 probe over the {check['n']} trained "
+             f"sources: **{check['spearman']:+.2f}** (the goal is at least +0.6; one-sided permutation p = "
+             f"{check['p_value']:.3f}: the share of random pairings that correlate as well).", "",
+             "| source | rank score | conv2 top-1 |", "|---|---|---|"]
+    for key in sorted(check["scores"], key=lambda k: -check["scores"][k]):
+        lines.append(f"| ({key}) | {check['scores'][key]:.4f} | {check['probed'][key]:.1f} |")
+    return lines + [""]
+
+
+def render_csv(table: Table, summary: dict) -> str:
+    """Every row of the table (those not run have empty cells), with the paper's numbers beside ours."""
+    with_paper = comparable(table, summary)
+    columns = list(table.columns)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(["row", "method"] + [f"{t}_ours" for t in table.taps] + [f"{t}_std" for t in table.taps]
+    writer.writerow(["row", "method"] + [f"{c}_ours" for c in columns] + [f"{c}_std" for c in columns]
                     + [f"{t}_paper" for t in table.taps] + ["mean_gap", "seeds", "cpu_minutes"])
     for row in table.rows:
         s = summary.get(row.key)
         gap = mean_gap(table, row, s, with_paper)
-        label = row.label + (" ¹" if row.note else "")
         minutes = "" if s is None or s["minutes"] is None else f"{s['minutes']:.1f}"
-        lines.append(f"| ({row.key}) | {label} | " + " | ".join(cell(table, row, s, t, i) for i, t in enumerate(table.taps))
-                     + ("" if ours_only else f" | {'' if gap is None else f'{gap:+.1f}'}")
-                     + f" | {'' if s is None else s['n']} | {minutes} |")
-        # three decimals: a report re-read as published (`published`) shows the same one-decimal cells
-        writer.writerow([row.key, row.label] + [("" if s is None else f"{s['mean'][t]:.3f}") for t in table.taps]
-                        + [("" if s is None or s["n"] < 2 else f"{s['std'][t]:.3f}") for t in table.taps]
+        writer.writerow([row.key, row.label] + [("" if s is None or c not in s["mean"] else f"{s['mean'][c]:.3f}") for c in columns]
+                        + [("" if s is None or s["n"] < 2 or c not in s["std"] else f"{s['std'][c]:.3f}") for c in columns]
                         + list(row.paper or [""] * len(table.taps)) + ["" if gap is None else f"{gap:.2f}",
                                                                        "" if s is None else s["n"], minutes])
-    notes = [f"- ({r.key}) {r.note}" for r in table.rows if r.note]
-    if notes:
-        lines += ["", "¹ Notes:"] + notes
-    lines += ["", f"![accuracy against depth]({table.name}.png)", ""]
-    lines += conclusions_section(table, summary) + list(extra or [])
-    atomic_write_text(out / f"{table.name}.md", "\n".join(lines))
-    atomic_write_text(out / f"{table.name}.csv", buffer.getvalue())
-    plot_table(table, summary, out / f"{table.name}.png", with_paper)
+    return buffer.getvalue()
 
 
-def conclusions_section(table: Table, summary: dict) -> list[str]:
-    """The paper's claims for this table, each checked against the numbers above (generated, never typed)."""
+def write_report(table: Table, results: TableResults, out: Path) -> None:
+    """Write OUT/tableN.{json,md,csv,png} from the table's results."""
+    summary = results.summary()
+    results.save(out / f"{table.name}.json")
+    atomic_write_text(out / f"{table.name}.md", render_markdown(table, results.budget, summary, results.checks))
+    atomic_write_text(out / f"{table.name}.csv", render_csv(table, summary))
+    if summary:
+        plot_table(table, summary, out / f"{table.name}.png", comparable(table, summary))
+
+
+def conclusions_section(table: Table, summary: dict, budget: str) -> list[str]:
+    """The claims for this table, each checked against the numbers above (generated, never typed)."""
+    summary = {r.key: summary[r.key] for r in table.rows if r.key in summary}  # in the table's order
     margin, basis = noise_margin(summary, table.taps)
     title = "The paper's claims, checked" if has_paper(table) else "Claims, checked"
-    lines = [f"## {title}", "",
-             f"A difference counts when it exceeds **{margin:.1f} points** ({basis}); smaller ones are inconclusive.", ""]
+    lines = [f"## {title}", ""]
+    if budget in UNJUDGED:
+        return lines + [f"- **{claim.text}** {UNJUDGED[budget]}." for claim in CLAIMS.get(table.name, ())] + [""]
+    lines += [f"A difference counts when it exceeds **{margin:.1f} points** ({basis}); smaller ones are inconclusive.", ""]
     for claim in CLAIMS.get(table.name, ()):
         verdict, evidence = claim.check(summary, table.taps, margin)
         lines.append(f"- **{claim.text}** {verdict}. {evidence}")
@@ -133,12 +143,16 @@ def conclusions_section(table: Table, summary: dict) -> list[str]:
 
 
 def plot_table(table: Table, summary: dict, path: Path, with_paper: bool = True) -> None:
+    from monossl.viz.figures import plot_depth
+
     lines = []
     for i, row in enumerate(r for r in table.rows if r.key in summary):
+        if not all(t in summary[row.key]["mean"] for t in table.taps):
+            continue
         lines.append(dict(label=f"({row.key}) {row.label}", values=[summary[row.key]["mean"][t] for t in table.taps], colour=i))
         if row.paper and with_paper:
             lines.append(dict(values=list(row.paper), colour=i, dashed=True))
-    title = f"{table.title}\nsolid: ours" + (", dashed: paper" if with_paper else "")
+    title = f"{table.title}\nsolid: ours" + (", dashed: paper" if with_paper and has_paper(table) else "")
     plot_depth(path, list(table.taps), lines, title)
 
 

@@ -1,0 +1,27 @@
+"""What made a result: monossl's version and, in a git checkout, the commit (with `+dirty` for uncommitted changes)."""
+from __future__ import annotations
+
+import functools
+import subprocess
+from pathlib import Path
+
+
+@functools.lru_cache(maxsize=1)
+def commit() -> str | None:
+    """The short commit of the checkout monossl runs from, `+dirty` when its tracked files changed; None outside git."""
+    here = Path(__file__).resolve().parent
+    try:
+        head = subprocess.run(["git", "-C", str(here), "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                              timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(here), "status", "--porcelain", "--untracked-files=no", "--", "."],
+                               capture_output=True, text=True, timeout=10, check=True).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return f"{head}+dirty" if dirty else head or None
+
+
+def made_by() -> dict:
+    """{"version": monossl's version, "commit": `commit()`}, recorded beside every result."""
+    from monossl import __version__
+
+    return {"version": __version__, "commit": commit()}

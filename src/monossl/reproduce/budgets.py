@@ -1,0 +1,110 @@
+"""The budgets of `monossl reproduce`, in one module that the runner and the reports both import.
+
+A budget says, for each family of tables, how long every method trains and how the trunks are probed:
+  smoke  a couple of minutes for a whole table on 2 cores (CI): tiny pretraining, probes on subsets; too
+         small to judge any claim;
+  cpu    meaningful on a 2-core laptop: 5-20 CPU-minutes of training a row (the supervised reference ~50), full
+         CIFAR probes; Table 2's family is a documented stand-in, not the paper's protocol;
+  paper  the paper's settings, for a GPU: d = 50,000 patches at S = 32 for CIFAR rows (1,281,167 at S = 256 for
+         ImageNet rows), each method's published schedule.
+Every value that departs from a method's paper default is measured: docs/research/budgets.md gives the runs.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+@dataclass(frozen=True)
+class MethodBudget:
+    count: int
+    epochs: int
+    batch_size: int
+    hparams: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """What a budget does on one family of tables: CIFAR (Tables 1, 3, 4: the CIFAR trunk at S = 32) or
+    ImageNet (Table 2: AlexNet on an image folder)."""
+    methods: dict[str, MethodBudget]
+    size: int = 32  # training patch side S (AlexNets train on 224/256 crops of it)
+    probe_epochs: int = 36
+    probe_train_limit: int | None = None  # a seeded subset with an equal share per class; None: all
+    probe_test_limit: int | None = None
+    probe_crop: int | None = None  # folder probes' input side; None: the trunk's own (224 for AlexNet)
+
+
+@dataclass(frozen=True)
+class Budget:
+    name: str
+    cifar: Protocol
+    imagenet: Protocol
+
+    def protocol(self, table) -> Protocol:
+        """The protocol of a table's family: `imagenet` for Table 2, `cifar` for the CIFAR tables."""
+        return getattr(self, family(table))
+
+
+def family(table) -> str:
+    """Which protocol of a budget a table runs under."""
+    return "imagenet" if table.probe_dataset == "imagenet" else "cifar"
+
+
+SMOKE_METHODS = {
+    "monogan": MethodBudget(256, 1, 32, {"gen_dim": 16}),
+    "rotnet": MethodBudget(256, 1, 32),
+    "deepcluster": MethodBudget(256, 1, 32, {"k": 10, "hidden": 128}),
+    "bigan": MethodBudget(256, 1, 32, {"gen_dim": 16}),
+    "supervised": MethodBudget(0, 1, 64),
+}
+
+# RotNet's CIFAR rate (its NIN's 0.1; the method default 0.01 is its AlexNet's) after a linear warm-up that the CIFAR
+# trunk's linear head needs; the supervised row likewise (docs/research/budgets.md, "RotNet's learning rate").
+ROTNET_CIFAR = {"lr": 0.1, "warmup": 0.5}
+SUPERVISED_CIFAR = {"lr": 0.1, "warmup": 1}
+
+BUDGETS = {
+    "smoke": Budget(
+        "smoke",
+        Protocol(SMOKE_METHODS, probe_epochs=2, probe_train_limit=1000, probe_test_limit=500),
+        Protocol(SMOKE_METHODS, size=128, probe_epochs=2, probe_train_limit=200, probe_test_limit=100, probe_crop=112)),
+    "cpu": Budget(
+        "cpu",
+        Protocol({
+            # MonoGAN: the WGAN-GP authors' CIFAR betas (0, 0.9) at twice their rate, a resize-conv generator, a smooth
+            # conv1 start, 2 epochs (docs/research/budgets.md, "MonoGAN at the cpu budget", "A smooth start for conv1")
+            "monogan": MethodBudget(12800, 2, 32, {"gen_dim": 32, "lr": 4e-4, "beta1": 0.0, "beta2": 0.9, "upsample": "resize",
+                                                   "critic_init": "smooth"}),
+            "rotnet": MethodBudget(25600, 5, 128, ROTNET_CIFAR),
+            "deepcluster": MethodBudget(20000, 15, 128, {"k": 100}),
+            "bigan": MethodBudget(12800, 8, 64, {"gen_dim": 32}),
+            "supervised": MethodBudget(0, 30, 128, SUPERVISED_CIFAR),
+        }),
+        # Table 2's stand-in, not the paper's protocol: AlexNet on 112-px crops of S = 128, probes on a subset of a
+        # small folder (docs/research/budgets.md, "Table 2 on a laptop")
+        Protocol({
+            "rotnet": MethodBudget(3000, 4, 64),
+            "deepcluster": MethodBudget(5000, 5, 64, {"k": 50}),
+            "bigan": MethodBudget(3000, 2, 32, {"gen_dim": 32}),
+            "supervised": MethodBudget(0, 10, 64),
+        }, size=128, probe_train_limit=4000, probe_test_limit=500, probe_crop=112)),
+    "paper": Budget(
+        "paper",
+        Protocol({
+            # WGAN-GP: 100k generator steps of 64 with 5 critic steps = 640 passes over d = 50,000
+            "monogan": MethodBudget(50000, 640, 64),
+            # RotNet: 100 epochs on CIFAR, batch 128
+            "rotnet": MethodBudget(50000, 100, 128, ROTNET_CIFAR),
+            "deepcluster": MethodBudget(50000, 500, 256),
+            # BiGAN: 100 epochs, batch 128
+            "bigan": MethodBudget(50000, 100, 128),
+            "supervised": MethodBudget(0, 100, 128, SUPERVISED_CIFAR),
+        }),
+        Protocol({
+            # §3.2: d = 1,281,167 patches at S = 256 (ImageNet's size); RotNet 30 epochs of 192,
+            # DeepCluster 500 epochs of 256 with k = 1000, BiGAN 100 epochs of 128
+            "rotnet": MethodBudget(1281167, 30, 192),
+            "deepcluster": MethodBudget(1281167, 500, 256),
+            "bigan": MethodBudget(1281167, 100, 128),
+            "supervised": MethodBudget(0, 90, 256),
+        }, size=256)),
+}
