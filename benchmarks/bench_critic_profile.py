@@ -15,7 +15,8 @@ from torch.profiler import ProfilerActivity, profile
 
 from bench_train import monogan_nets
 from monossl.losses import critic_loss, gradient_penalty
-from monossl.methods import resolve_hparams
+from monossl.methods import METHODS
+from monossl.options import build
 
 CONV_OPS = ("convolution", "conv2d", "conv_transpose")
 
@@ -32,7 +33,7 @@ def critic_bench(description: str, steps: int, repeats: bool = False):
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    hp = resolve_hparams("monogan", {"gen_dim": 32, "upsample": "resize"})
+    hp = build(METHODS["monogan"].hparams, {"gen_dim": 32, "upsample": "resize"})
     critic, generator, opt, _ = monogan_nets(hp)
     real = torch.rand(args.batch, 3, 32, 32) * 2 - 1
 

@@ -28,7 +28,8 @@ from monossl.data.inputs import TrainInput
 from monossl.data.patches import to_unit_range
 from monossl.data.sampler import AugmentConfig, PatchSampler
 from monossl.data.sources import load_sources
-from monossl.methods import pretrain, resolve_hparams
+from monossl.methods import METHODS, pretrain
+from monossl.options import build
 from monossl.methods.engine import PretrainConfig
 
 BATCH = {"rotnet": 128, "deepcluster": 128, "monogan": 32, "bigan": 64, "supervised": 128}
@@ -101,7 +102,7 @@ def bare_monogan(args, reference: bool = False) -> float:
     and critic weight gradients computed (then discarded) in the generator step."""
     from monossl.losses import critic_loss, generator_loss, gradient_penalty
 
-    hp = resolve_hparams("monogan", HPARAMS["monogan"])
+    hp = build(METHODS["monogan"].hparams, HPARAMS["monogan"])
     critic, generator, opt_c, opt_g = monogan_nets(hp)
 
     def loop(batches):
@@ -138,7 +139,7 @@ def bare_bigan(args) -> float:
     from monossl.methods.bigan import BiGAN, joint_loss
     from monossl.methods.classifier import native_augmentation
 
-    hp = resolve_hparams("bigan", HPARAMS["bigan"])
+    hp = build(METHODS["bigan"].hparams, HPARAMS["bigan"])
     net = BiGAN("cifar", 32, hp)
     d = net.discriminator
     opt = torch.optim.Adam([{"params": d.parameters()}, {"params": [*net.encoder.parameters(), *net.generator.parameters()]}],
@@ -173,7 +174,7 @@ def bare_deepcluster(args) -> float:
     from monossl.methods.deepcluster import Net
     from monossl.nets.registry import build_trunk
 
-    hp = resolve_hparams("deepcluster", HPARAMS["deepcluster"])
+    hp = build(METHODS["deepcluster"].hparams, HPARAMS["deepcluster"])
     trunk = build_trunk("cifar", sobel=True)
     net = Net(trunk, 384 * 9, 1024, hp.k)
     top = {id(p) for p in net.top.parameters()}

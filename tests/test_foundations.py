@@ -4,11 +4,12 @@ import json
 import numpy as np
 import pytest
 
+from monossl.data.augment import AugmentConfig
 from monossl.data.inputs import TrainInput
-from monossl.data.sampler import AugmentConfig
-from monossl.errors import UserError
-from monossl.methods import METHODS, check, coerce, method_module, resolve_hparams
-from monossl.methods.engine import PretrainConfig
+from monossl.errors import OptionError, UserError
+from monossl.methods import METHODS, check, method_module
+from monossl.methods.config import PretrainConfig, hparams_class
+from monossl.options import build, to_dict
 from monossl.schedule import linear_lr, milestone_epochs, step_lr, warmup_lr
 from monossl.seeding import derive_seed
 
@@ -45,9 +46,9 @@ def test_train_input_holds_the_patch_size_and_validates():
     inp = TrainInput(sources=("a.png",), count=10, augment=AugmentConfig(size=64))
     assert inp.size == 64 and inp.kind == "sources"
     with pytest.raises(UserError, match="exactly one input"):
-        TrainInput(sources=("a.png",), dataset="cifar10").validate()
-    with pytest.raises(UserError, match="--size 32"):
-        TrainInput(dataset="cifar10", augment=AugmentConfig(size=64)).validate()
+        TrainInput(sources=("a.png",), dataset="cifar10").require_one()
+    with pytest.raises(UserError, match="size is 64; pass size 32"):
+        TrainInput(dataset="cifar10", augment=AugmentConfig(size=64))
     assert TrainInput.from_dict(json.loads(json.dumps(inp.to_dict()))) == inp
 
 
@@ -58,43 +59,69 @@ def test_old_config_shape_is_read():
            "workers": 0, "data_root": None, "hparams": {"lr": 0.01}}
     config = PretrainConfig.from_dict(old)
     assert config.input.sources == ("img.png",) and config.input.count == 640 and config.input.size == 32
-    assert config.input.augment.scale is False and config.seed == 1 and config.hparams == {"lr": 0.01}
+    assert config.input.augment.scale is False and config.seed == 1 and config.hparams["lr"] == 0.01
+    assert config.hparams == to_dict(METHODS["rotnet"].hparams(lr=0.01))  # every option of the method recorded
     assert PretrainConfig.from_dict(config.to_dict()) == config
-    with pytest.raises(UserError, match="does not describe a monossl run"):
+    with pytest.raises(UserError, match=r"input.bogus=1: unknown setting"):
         PretrainConfig.from_dict({"method": "rotnet", "out": "r", "input": {"bogus": 1}})
 
 
 def test_registry_is_static_and_every_method_has_its_parts():
     assert list(METHODS) == ["rotnet", "deepcluster", "monogan", "bigan", "supervised"]
-    for name in METHODS:
+    for name, method in METHODS.items():
         module = method_module(name)
-        assert callable(module.train) and callable(module.check) and module.Hparams()
+        assert callable(module.train) and callable(module.check) and module.Hparams is method.hparams
+        assert method.hparams().lr > 0  # every method has a rate, and its defaults build
 
 
-def test_hyperparameters_take_their_declared_types():
-    hp = resolve_hparams("monogan", {"beta1": "0", "lr": "4e-4", "gen_dim": "32"})
+def test_options_take_their_declared_types_from_text_and_files():
+    hp = build(METHODS["monogan"].hparams, {"beta1": "0", "lr": "4e-4", "gen_dim": "32"}, text=True)
     assert hp.beta1 == 0.0 and isinstance(hp.beta1, float) and isinstance(hp.gen_dim, int)
-    assert resolve_hparams("rotnet", {"milestones": "0.5,0.75"}).milestones == (0.5, 0.75)
-    assert resolve_hparams("rotnet", {"hidden": None}).hidden is None
-    for bad, message in [({"lr": "nan"}, "finite"), ({"lr": "-1"}, "zero or more"), ({"lr": "fast"}, "a number"),
-                         ({"gen_dim": "3.5"}, "whole number"), ({"nope": 1}, "unknown hyperparameter")]:
+    assert build(METHODS["rotnet"].hparams, {"milestones": "0.5,0.75"}, text=True).milestones == (0.5, 0.75)
+    assert build(METHODS["rotnet"].hparams, {"hidden": None}).hidden is None
+    for bad, message in [({"lr": "nan"}, "finite"), ({"lr": "-1"}, "more than 0"), ({"lr": "fast"}, "a number"),
+                         ({"gen_dim": "3.5"}, "whole number"), ({"nope": "1"}, "unknown setting"),
+                         ({"upsample": "fancy"}, "choose deconv, resize, bilinear")]:
         with pytest.raises(UserError, match=message):
-            resolve_hparams("monogan", bad)
-    assert coerce("nesterov", bool, "false") is False
+            build(METHODS["monogan"].hparams, bad, text=True)
+    # a file is stricter than the command line: no number given as text, no float where a count is expected
+    for bad, message in [({"gen_dim": 3.0}, "whole number, not float"), ({"lr": "4e-4"}, "a number"),
+                         ({"milestones": 0.5}, "given as a list"), ({"gen_dim": True}, "whole number")]:
+        with pytest.raises(UserError, match=message):
+            build(METHODS["monogan"].hparams if "milestones" not in bad else METHODS["rotnet"].hparams, bad, source="f.json")
+    assert build(METHODS["rotnet"].hparams, {"lr": 1}).lr == 1.0  # an int is a float
+
+
+def test_errors_speak_the_language_of_where_the_value_came_from():
+    with pytest.raises(OptionError) as api:
+        TrainInput(sources=("a.png",), count=0)
+    assert str(api.value) == "count=0: must be at least 1"
+    assert api.value.cli_text() == "--count 0: must be at least 1"
+    with pytest.raises(OptionError) as file:
+        build(PretrainConfig, {"method": "rotnet", "input": {"count": 2.5}}, source="run.yaml", hparams=hparams_class)
+    assert file.value.cli_text() == "--config run.yaml: input.count: must be a whole number, not float 2.5"
+    with pytest.raises(OptionError) as typo:
+        build(PretrainConfig, {"method": "rotnet", "epoch": 3}, source="run.yaml", hparams=hparams_class)
+    assert "epoch: unknown setting (did you mean 'epochs'?)" in typo.value.cli_text()
+    with pytest.raises(UserError) as refs:
+        check(PretrainConfig(method="deepcluster", out="x", input=TrainInput(sources=("a.png",), count=512)))
+    assert "lower k" in str(refs.value) and "lower --k" in refs.value.cli_text() and "--count" in refs.value.cli_text()
 
 
 def test_check_refuses_before_launch():
     base = dict(method="deepcluster", out="x", input=TrainInput(sources=("a.png",), count=512), epochs=1, batch_size=64)
-    with pytest.raises(UserError, match="--k 1000 clusters but only 512"):
+    with pytest.raises(UserError, match="k=1000: more clusters than the 512 training images"):
         check(PretrainConfig(**base))
-    with pytest.raises(UserError, match="--batch-size 1024"):
+    with pytest.raises(UserError, match="batch_size=1024: 512 training images"):
         check(PretrainConfig(**{**base, "batch_size": 1024}, hparams={"k": 8}))
-    with pytest.raises(UserError, match="--workers -1"):
+    with pytest.raises(UserError, match="workers=-1: must be at least 0"):
         check(PretrainConfig(**{**base, "workers": -1}, hparams={"k": 8}))
     with pytest.raises(UserError, match="needs labels"):
         check(PretrainConfig(**{**base, "method": "supervised"}))
-    with pytest.raises(UserError, match="--epochs 0"):
+    with pytest.raises(UserError, match="epochs=0: must be at least 1"):
         check(PretrainConfig(**{**base, "epochs": 0}, hparams={"k": 8}))
+    with pytest.raises(UserError, match="precision='bogus': choose 32-true"):
+        PretrainConfig(**{**base, "precision": "bogus"})
     assert check(PretrainConfig(**base, hparams={"k": 8})).k == 8
 
 

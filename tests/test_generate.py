@@ -10,7 +10,8 @@ from PIL import Image
 
 from monossl.cli import main
 from monossl.data.patches import PatchDataset, load_patch_dir, materialise
-from monossl.data.sampler import AugmentConfig, PatchSampler
+from monossl.data.augment import AugmentConfig
+from monossl.data.sampler import PatchSampler
 from monossl.data.sources import decode_image
 
 

@@ -80,7 +80,7 @@ def test_probe_cli_writes_json_and_markdown(tiny_cifar, tmp_path):
     assert set(result["taps"]) == {"conv1", "conv2", "conv3", "conv4"}
     assert result["protocol"]["milestones"] == [5, 15, 25] and result["protocol"]["lr"] == 0.01
     assert 0 <= result["taps"]["conv1"]["top1"] <= result["taps"]["conv1"]["top5"] <= 100
-    assert "| top1 |" in out.with_suffix(".md").read_text()
+    assert "| linear top-1 |" in out.with_suffix(".md").read_text()
 
 
 def test_probe_reads_arch_from_checkpoint(tiny_cifar, tmp_path):
@@ -107,7 +107,7 @@ def test_killed_probe_resumes_to_the_same_result(tmp_path, monkeypatch):
     config = ProbeConfig(epochs=4, batch_size=32, milestones=(1, 3))
     full, _ = probe_arrays(*args, config=config, state_path=tmp_path / "a.state.pt")
 
-    import monossl.probes as probes_module
+    import monossl.probes.linear as probes_module
     real_save, calls = probes_module.atomic_torch_save, []
 
     def killed_after_two_epochs(obj, path):

@@ -146,19 +146,25 @@ def test_unknown_rows_are_rejected(tmp_path, capsys):
 def test_demo_runs_end_to_end_without_data(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("MONOSSL_CIFAR10_URL", "http://127.0.0.1:9/none.tar.gz")
     out = tmp_path / "demo"
-    assert main(["demo", "--out", str(out), "--data-root", str(tmp_path / "none"), "--epochs", "1", "--count", "128"]) == 0
-    for name in ("patches.png", "filters.png", "report.md"):
+    assert main(["demo", "--out", str(out), "--data-root", str(tmp_path / "none"), "--quick"]) == 0
+    for name in ("patches.png", "filters.png", "filters_random.png", "report.md"):
         assert (out / name).exists(), name
     assert "probes skipped" in capsys.readouterr().err
     assert "Skipped: no CIFAR-10" in (out / "report.md").read_text()
 
 
-def test_demo_with_data_reports_probes(tiny_cifar, tmp_path):
+def test_demo_with_data_reports_probes_and_the_margin(tiny_cifar, tmp_path, capsys):
     out = tmp_path / "demo"
-    assert main(["demo", "--out", str(out), "--data-root", str(tiny_cifar), "--epochs", "1", "--count", "128"]) == 0
+    assert main(["demo", "--out", str(out), "--data-root", str(tiny_cifar), "--quick"]) == 0
     report = (out / "report.md").read_text()
-    assert "| ours |" in report and "| random |" in report and "64.4" in report
-    assert (out / "accuracy.png").exists()
+    ours, random = (json.loads((out / f"probe_{k}.json").read_text())["taps"] for k in ("ours", "random"))
+    gain = ours["conv2"]["top1"] - random["conv2"]["top1"]
+    assert "| ours: MonoGAN, one image |" in report and "(random-critic-smooth)" in report and "68.1" in report
+    assert f"**{gain:+.1f}**" in report and (out / "accuracy.png").exists()
+    printed = capsys.readouterr().out
+    assert "elapsed:" in printed and f"conv2 {gain:+.1f}" in printed
+    config = json.loads((out / "monogan" / "config.json").read_text())
+    assert config["hparams"]["critic_init"] == "smooth" and config["method"] == "monogan"  # the cpu budget's recipe
 
 
 def test_rows_at_several_seeds_report_mean_and_spread(tiny_cifar, images_dir, tmp_path):

@@ -199,27 +199,27 @@ def test_bad_input_across_commands(rgb_image, tiny_cifar, tmp_path, capsys):
         (["pretrain", "monogan", *src, "--lr", "nan"], "--lr nan: must be a finite number"),
         (["pretrain", "monogan", *src, "--critic-init", "he"], "--critic-init he: choose deepcluster, wgan-gp"),
         (["pretrain", "monogan", *src, "--lr-decay", "cosine"], "--lr-decay cosine: choose constant, linear"),
-        (["pretrain", "rotnet", *src, "--lr", "-0.1"], "--lr -0.1: must be a finite number, zero or more"),
-        (["pretrain", "rotnet", *src, "--lr", "0"], "--lr 0.0: must be positive"),
-        (["pretrain", "rotnet", *src, "--size", "0"], "--size 0"),
+        (["pretrain", "rotnet", *src, "--lr", "-0.1"], "--lr -0.1: must be more than 0"),
+        (["pretrain", "rotnet", *src, "--lr", "0"], "--lr 0.0: must be more than 0"),
+        (["pretrain", "rotnet", *src, "--size", "0"], "--size 0: must be at least 1"),
         (["pretrain", "rotnet", *src, "--workers", "-1"], "--workers -1"),
         (["pretrain", "rotnet", *src, "--batch-size", "0"], "--batch-size 0"),
-        (["pretrain", "rotnet", *src, "--batch-size", "128"], "--batch-size 128"),
-        (["pretrain", "deepcluster", *src], "--k 1000 clusters but only 64"),
+        (["pretrain", "rotnet", *src, "--batch-size", "128"], "--batch-size 128: 64 training images"),
+        (["pretrain", "deepcluster", *src], "--k 1000: more clusters than the 64 training images"),
         (["pretrain", "rotnet", "--patches", str(floats), "--epochs", "1", "--batch-size", "16"], "float64"),
         (["pretrain", "rotnet", "--patches", str(truncated), "--epochs", "1", "--batch-size", "16"], "truncated"),
         (["pretrain", "supervised", "--folder", str(labelled), "--epochs", "1", "--batch-size", "2"], "beside the class folders"),
         (["pretrain", "supervised", *src], "needs labels"),
-        (["pretrain", "rotnet", *src, "--arch", "alexnet"], "--arch alexnet cannot see 32-px patches"),
+        (["pretrain", "rotnet", *src, "--arch", "alexnet"], "--arch alexnet: cannot see 32-px patches"),
         *([(["pretrain", "rotnet", *src, "--out", str(readonly / "run")], "not writable")] if os.geteuid() else []),
         (["pretrain", "rotnet", *src, "--resume", "--out", str(tmp_path / "never")], "no interrupted run"),
         (["pretrain", "rotnet", *src, "--config", str(tmp_path / "none.yaml")], "no such file"),
         (["probe", "random", "--dataset", "cifar10", "--data-root", str(tiny_cifar), "--epochs", "0"], "--epochs 0"),
-        (["probe", "random", "--dataset", "cifar10", "--data-root", str(tiny_cifar), "--seeds", "0,x"], "--seeds 0,x"),
+        (["probe", "random", "--dataset", "cifar10", "--data-root", str(tiny_cifar), "--seeds", "0,x"], "--seeds 0,x: each item must be a whole number"),
         (["probe", "random", "--dataset", "cifar10", "--data-root", str(tiny_cifar), "--resume"], "no interrupted probe"),
         (["probe", str(rgb_image), "--dataset", "cifar10", "--data-root", str(tiny_cifar)], "not a PyTorch checkpoint"),
         (["reproduce", "table1", "--rows", "q"], "table1 has rows"),
-        (["demo", "--epochs", "0", "--data-root", str(tiny_cifar)], "--epochs 0"),
+        (["demo", "--seed", "-1", "--data-root", str(tiny_cifar)], "--seed -1: must be at least 0"),
         (["viz", "filters", str(tmp_path / "nothing"), "--out", str(tmp_path / "f.png")], "no such checkpoint"),
     ]
     for argv, message in cases:
@@ -259,7 +259,7 @@ def test_refused_run_leaves_nothing_that_blocks_the_fix(tmp_path, rgb_image, cap
     assert main([*args, "--source", str(rgb_image)]) == 0
 
 
-def test_config_file_reruns_a_run_with_overrides(rgb_image, tmp_path):
+def test_config_file_reruns_a_run_with_overrides(rgb_image, tiny_cifar, tmp_path):
     first = tmp_path / "first"
     assert main(["pretrain", "rotnet", "--source", str(rgb_image), "--count", "64", "--epochs", "1", "--batch-size", "16",
                  "--workers", "0", "--lr", "0.02", "--out", str(first)]) == 0
@@ -267,13 +267,16 @@ def test_config_file_reruns_a_run_with_overrides(rgb_image, tmp_path):
     assert main(["pretrain", "rotnet", "--config", str(first / "config.json"), "--out", str(second), "--epochs", "2"]) == 0
     a, b = (json.loads((d / "config.json").read_text()) for d in (first, second))
     assert b["epochs"] == 2 and b["hparams"]["lr"] == 0.02 and b["input"] == a["input"]
-    yaml_file = tmp_path / "probe.yaml"
-    yaml_file.write_text("augment: none\nnorm: feature\nbn_stats: population\nepochs: 1\n")
-    from monossl.cli import build_parser
-
-    args = build_parser(["probe", "random", "--config", str(yaml_file), "--out", "x"]).parse_args(
-        ["probe", "random", "--config", str(yaml_file), "--out", "x", "--norm", "channel"])
-    assert (args.augment, args.norm, args.bn_stats, args.epochs) == ("none", "channel", "population", 1)
+    yaml_file = tmp_path / "probe.yaml"  # written flat, like the flags
+    yaml_file.write_text(f"augment: none\nnorm: feature\nbn_stats: population\nepochs: 1\ndata_root: {tiny_cifar}\n")
+    result = tmp_path / "p.json"
+    assert main(["probe", "random", "--dataset", "cifar10", "--config", str(yaml_file), "--out", str(result),
+                 "--norm", "channel"]) == 0
+    protocol = json.loads(result.read_text())["protocol"]
+    assert (protocol["augment"], protocol["norm"], protocol["bn_stats"], protocol["epochs"]) == ("none", "channel", "population", 1)
+    again = tmp_path / "again.json"  # a probe result is a config: its protocol, dataset and seeds
+    assert main(["probe", "random", "--config", str(result), "--out", str(again), "--data-root", str(tiny_cifar)]) == 0
+    assert json.loads(again.read_text())["taps"] == json.loads(result.read_text())["taps"]
 
 
 def test_csv_logger_writes_beside_metrics(rgb_image, tmp_path):

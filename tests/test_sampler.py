@@ -5,7 +5,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from monossl.data.sampler import AugmentConfig, PatchSampler, jitter_matrices
+from monossl.data.augment import AugmentConfig
+from monossl.data.sampler import PatchSampler, jitter_matrices
 from monossl.errors import UserError
 
 
@@ -97,12 +98,13 @@ def test_hue_shift_by_a_third_of_the_circle_permutes_primaries():
     assert np.argmax(red) == 1  # red moves towards green
 
 
-def test_bad_parameters_are_user_errors():
-    img = [np.zeros((10, 10, 3), np.uint8)]
-    for cfg in [AugmentConfig(beta=0), AugmentConfig(beta=1.5), AugmentConfig(gamma=0), AugmentConfig(gamma=1.2),
-                AugmentConfig(size=0)]:
-        with pytest.raises(UserError):
-            PatchSampler(img, cfg)
+def test_bad_parameters_are_user_errors_when_the_config_is_made():
+    for bad, message in [({"beta": 0}, "beta=0.0: must be more than 0"), ({"beta": 1.5}, "at most 1"),
+                         ({"gamma": 0}, "more than 0"), ({"gamma": 1.2}, "at most 1"), ({"size": 0}, "size=0"),
+                         ({"brightness": (1.4, 0.6)}, "low <= high"), ({"hue": (0.1, 0.9)}, "at most 0.5"),
+                         ({"resample": "lanczos"}, "choose mip, supersample")]:
+        with pytest.raises(UserError, match=message):
+            AugmentConfig(**bad)
 
 
 def test_thin_image_works_or_fails_clearly():
@@ -153,6 +155,7 @@ def test_supersampling_is_as_sharp_as_an_antialiased_resize_and_still_does_not_a
         assert grating_contrast(period, "supersample") < 0.35
 
 
-def test_resample_is_validated():
-    with pytest.raises(UserError, match="--resample"):
-        AugmentConfig(resample="nearest").validate()
+def test_resample_is_validated_in_the_callers_language():
+    with pytest.raises(UserError) as refused:
+        AugmentConfig(resample="nearest")
+    assert str(refused.value).startswith("resample='nearest'") and refused.value.cli_text().startswith("--resample nearest")

@@ -150,3 +150,23 @@ def plot_curves(curves: list[dict], path: Path, labels: list[str] | None = None)
     axes[0][0].legend(fontsize=7, title="dashed: random trunk", title_fontsize=7)
     fig.tight_layout()
     save_figure(fig, path, dpi=110)
+
+
+def curve_command(options) -> str:
+    """`monossl curve RUN...`: each run's curve, printed, and the runs on shared axes with `compare`."""
+    lines, curves = [], []
+    for run in options.runs:
+        curve = learning_curve(run, options.dataset, options.data_root, every=options.every, config=QUICK,
+                               taps=list(options.taps) or None)
+        lines.append(f"{run}:")
+        for point in curve["points"]:
+            minutes = f"{point['cpu_minutes']:.1f} CPU-min" if point.get("cpu_minutes") is not None else "?"
+            lines.append(f"  epoch {point['epoch']:3d} ({minutes}): " + " ".join(f"{t} {v:.1f}" for t, v in point["top1"].items())
+                         + f"  conv1 structure {point['conv1_structure']:.2f}")
+        lines.append(f"  {curve['baseline']}: " + " ".join(f"{t} {v:.1f}" for t, v in curve["random"].items()))
+        lines.append(f"  wrote {Path(run) / 'curve.png'} and curve.json")
+        curves.append(curve)
+    if options.compare:
+        plot_curves(curves, Path(options.compare))
+        lines.append(f"wrote {options.compare}")
+    return "\n".join(lines)

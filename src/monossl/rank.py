@@ -125,3 +125,12 @@ def permutation_p(x: list[float], y: list[float], rho: float, exact_up_to: int =
     b = ry[perms] - ry.mean()
     rhos = (b @ a) / np.linalg.norm(b, axis=1)
     return float(np.mean(rhos >= rho - 1e-12))
+
+
+def rank_command(options) -> str:
+    """`monossl rank IMAGE...`: the candidates best first, as a Markdown table."""
+    rows = rank_images(list(options.images), count=options.count, seed=options.seed, out=options.out)
+    lines = ["| rank | image | score | edges | colour | diversity | spectral slope |", "|---|---|---|---|---|---|---|"]
+    lines += [f"| {i} | {r['image']} | {r['score']:.4f} | {r['edges']:.4f} | {r['colour']:.4f} | {r['diversity']:.3f} | "
+              f"{r['spectral_slope']:.2f} |" for i, r in enumerate(rows, 1)]
+    return "\n".join(lines)

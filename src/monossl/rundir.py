@@ -44,6 +44,23 @@ def read_json(path: Path) -> Any:
     return json.loads(Path(path).read_text())
 
 
+def read_state(path: Path, fix: str = "delete it and rerun", kind: type | None = dict) -> Any:
+    """A JSON file monossl wrote (a config, a state, a result, a cache), or one line naming it when it is damaged
+    (cut short, garbage, or not the expected kind) and what to do.
+
+    Raises:
+        UserError: the file cannot be read as JSON of `kind`."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text())
+        if kind is not None and not isinstance(data, kind):
+            raise ValueError(f"holds a {type(data).__name__}, not a {kind.__name__}")
+        return data
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        reason = str(exc).split(":")[0] if isinstance(exc, json.JSONDecodeError) else str(exc) or type(exc).__name__
+        raise UserError(f"{path}: damaged ({reason}); {fix}") from None
+
+
 def atomic_torch_save(obj: Any, path: Path) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -73,15 +73,16 @@ def resize_shorter(img: Image.Image, side: int) -> Image.Image:
 
 
 class ImageFolder(Dataset):
-    """Labelled images; `crop` sets the input size, `train` picks the training view or the ten crops."""
+    """Labelled images; `crop` sets the input size, `train` picks the training view, else the ten crops (or the
+    centre crop alone with `view="centre"`, for kNN)."""
 
     def __init__(self, root: str | Path, crop: int = 224, train: bool = True, seed: int = 0, classes: list[str] | None = None,
-                 limit: int | None = None):
+                 limit: int | None = None, view: str = "ten"):
         samples, self.classes = scan_folder(root)
         if classes is not None and self.classes != classes:
             raise UserError(f"{root}: class folders differ from the training folder's; use matching TRAIN_DIR,VAL_DIR")
         self.samples = per_class_subset(samples, limit, seed)
-        self.crop, self.train, self.seed, self.epoch = crop, train, seed, 0
+        self.crop, self.train, self.seed, self.epoch, self.view = crop, train, seed, 0, view
         self.resize = round(crop * 256 / 224)
 
     @property
@@ -106,6 +107,9 @@ class ImageFolder(Dataset):
             if rng.random() < 0.5:
                 patch = patch[:, ::-1]
             return chw(patch), label
+        if self.view == "centre":
+            x, y = (w - c) // 2, (h - c) // 2
+            return chw(np.asarray(img.crop((x, y, x + c, y + c)))), label
         corners = [(0, 0), (w - c, 0), (0, h - c), (w - c, h - c), ((w - c) // 2, (h - c) // 2)]
         crops = [np.asarray(img.crop((x, y, x + c, y + c))) for x, y in corners]
         crops += [crop[:, ::-1] for crop in crops]

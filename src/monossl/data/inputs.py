@@ -13,28 +13,36 @@ only when a method's loop calls `set_epoch` on the dataset.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-from torch.utils.data import Dataset
+from monossl.data.augment import AugmentConfig
+from monossl.errors import UserError, opt
+from monossl.options import Options, build, nested, option, to_dict
 
-from monossl.data.sampler import AugmentConfig
-from monossl.errors import UserError
+if TYPE_CHECKING:
+    import numpy as np
+    from torch.utils.data import Dataset
 
 DATASETS = ("cifar10", "cifar100")
 
 
 @dataclass(frozen=True)
-class TrainInput:
-    sources: tuple[str, ...] = ()
-    patches: str | None = None
-    dataset: str | None = None
-    folder: str | None = None
-    count: int = 50000  # d: patches per epoch for `sources`
-    endless: bool = False  # fresh patches every epoch instead of the same d
-    augment: AugmentConfig = field(default_factory=AugmentConfig)
-    data_root: str | None = None  # where CIFAR lives (for `dataset` and cifar10:N sources)
+class TrainInput(Options):
+    """What a run trains on: exactly one of sources, patches, dataset, folder."""
+
+    sources: tuple[str, ...] = option((), "on-the-fly §3.1 patches from these source specs (image files, folders, "
+                                      "cifar10:N, folder:DIR:N, paper:image_a, skimage:NAME, synthetic:KIND[:N])",
+                                      flag="--source", nargs="+", metavar="SPEC")
+    patches: str | None = option(None, "a `monossl generate` output folder", metavar="DIR")
+    dataset: str | None = option(None, "a whole dataset (labels unused except by supervised)", choices=DATASETS)
+    folder: str | None = option(None, "an image folder (class subfolders give labels to supervised)", metavar="DIR")
+    count: int = option(50000, "d: patches per epoch from --source", low=1)
+    endless: bool = option(False, "fresh patches every epoch (else the same d patches)")
+    augment: AugmentConfig = nested(AugmentConfig, "augmentation (§3.1)")
+    data_root: str | None = option(None, "dataset root for --dataset and cifar10:N sources (default: $MONOSSL_DATA, "
+                                   "else ~/.cache/monossl)", metavar="DIR")
 
     @property
     def size(self) -> int:
@@ -45,34 +53,27 @@ class TrainInput:
         return "sources" if self.sources else "patches" if self.patches else "dataset" if self.dataset else "folder"
 
     def validate(self) -> "TrainInput":
+        """Checks across fields; whether exactly one input is given is checked when a run starts (`require_one`),
+        so that a config can be assembled step by step."""
+        if self.dataset and self.size != 32:
+            raise UserError(f"{opt('dataset')} {self.dataset} holds 32x32 images but {opt('size')} is {self.size}; "
+                            f"pass {opt('size')} 32")
+        return self
+
+    def require_one(self) -> "TrainInput":
         chosen = [bool(self.sources), bool(self.patches), bool(self.dataset), bool(self.folder)]
         if sum(chosen) != 1:
-            raise UserError("give exactly one input: --source IMG..., --patches DIR, --dataset NAME or --folder DIR")
-        if self.dataset and self.dataset not in DATASETS:
-            raise UserError(f"--dataset {self.dataset}: choose cifar10 or cifar100 (or --folder DIR)")
-        if self.dataset and self.size != 32:
-            raise UserError(f"--dataset {self.dataset} holds 32x32 images but --size is {self.size}; pass --size 32")
-        if self.sources and self.count < 1:
-            raise UserError(f"--count {self.count}: must be at least 1")
-        self.augment.validate()
+            raise UserError(f"give exactly one input: {opt('sources')} SPEC..., {opt('patches')} DIR, {opt('dataset')} "
+                            f"NAME or {opt('folder')} DIR")
         return self
 
     # -- the shape written to config.json --------------------------------------------------------
     def to_dict(self) -> dict:
-        out = asdict(self)
-        out["sources"] = list(self.sources)
-        return out
+        return to_dict(self)
 
     @classmethod
     def from_dict(cls, data: dict) -> "TrainInput":
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise TypeError(f"unknown input setting(s) {', '.join(unknown)}")
-        augment = AugmentConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.get("augment", {}).items()})
-        values = {k: v for k, v in data.items() if k in known and k != "augment"}
-        values["sources"] = tuple(values.get("sources") or ())
-        return cls(**values, augment=augment)
+        return build(cls, data)
 
     def with_size(self, size: int) -> "TrainInput":
         return replace(self, augment=replace(self.augment, size=size))
@@ -86,7 +87,7 @@ class TrainInput:
             return PatchDataset(self.sampler(seed), self.count, endless=self.endless)
         if self.patches:
             array = load_patch_dir(self.patches)
-            self.check_size(array.shape[1], f"--patches {self.patches}")
+            self.check_size(array.shape[1], f"{opt('patches')} {self.patches}")
             return ArrayPatchDataset(array)
         if self.dataset:
             return ArrayPatchDataset(self.labelled()[0])
@@ -102,7 +103,7 @@ class TrainInput:
         images, names = load_sources(list(self.sources), seed=seed, data_root=self.data_root)
         return PatchSampler(images, self.augment, seed, names)
 
-    def labelled(self) -> tuple[np.ndarray, np.ndarray, int]:
+    def labelled(self) -> tuple["np.ndarray", "np.ndarray", int]:
         """uint8 (N, S, S, 3) images, int64 labels and the class count of `dataset` or a labelled `folder`."""
         if self.dataset:
             from monossl.data.cifar import load_cifar
@@ -114,8 +115,11 @@ class TrainInput:
 
             samples, classes = scan_folder(self.folder)
             images = folder_images([p for p, _ in samples], self.size, self.folder)
+            import numpy as np
+
             return images, np.array([c for _, c in samples], dtype=np.int64), len(classes)
-        raise UserError("this method needs labels: use --dataset cifar10|cifar100 or --folder DIR with class subfolders")
+        raise UserError(f"this method needs labels: use {opt('dataset')} cifar10|cifar100 or {opt('folder')} DIR with class "
+                        "subfolders")
 
     def length(self) -> int | None:
         """Training images per epoch, known without decoding anything (None when it is not)."""
@@ -132,9 +136,9 @@ class TrainInput:
         from monossl.data.sources import list_images
 
         if not Path(self.folder).is_dir():
-            raise UserError(f"--folder {self.folder}: not a folder; pass a folder of images")
+            raise UserError(f"{opt('folder')} {self.folder}: not a folder; pass a folder of images")
         return len(list_images(Path(self.folder)))
 
     def check_size(self, size: int, what: str) -> None:
         if size != self.size:
-            raise UserError(f"{what} holds {size}x{size} images but --size is {self.size}; pass --size {size}")
+            raise UserError(f"{what} holds {size}x{size} images but {opt('size')} is {self.size}; pass {opt('size')} {size}")

@@ -21,8 +21,8 @@ from torch.utils.data import Dataset
 from tqdm import tqdm
 
 from monossl.data.sampler import PatchSampler
-from monossl.errors import UserError
-from monossl.rundir import atomic_write_bytes, read_json, write_json
+from monossl.errors import OptionError, UserError, opt
+from monossl.rundir import atomic_write_bytes, read_json, read_state, write_json
 
 
 def to_unit_range(patches_uint8: np.ndarray | torch.Tensor) -> torch.Tensor:
@@ -145,16 +145,18 @@ def materialise(sampler: PatchSampler, count: int, out: str | Path, fmt: str = "
     """Write `count` patches to `out` (see the module docstring). Returns the output folder."""
     out = Path(out)
     if count < 1:
-        raise UserError(f"--count {count}: must be at least 1")
+        raise OptionError("count", count, "must be at least 1")
     if fmt not in ("npy", "png"):
-        raise UserError(f"--format {fmt}: choose npy or png")
+        raise OptionError("format", fmt, "choose npy or png")
     if out.exists() and not out.is_dir():
-        raise UserError(f"{out}: exists and is a file; choose a folder for --out")
+        raise UserError(f"{out}: exists and is a file; choose a folder for {opt('out')}")
     meta = dict(format=fmt, count=count, seed=sampler.seed, sources=sampler.names,
                 augment=sampler.config.to_dict(), shape=[count, sampler.config.size, sampler.config.size, 3],
                 source_rule="patch i comes from source i mod N", **(extra_meta or {}))
     meta = json.loads(json.dumps(meta))  # as it reads back from disk
     done = patches_done(out, meta, resume)
+    if done == count and (out / "meta.json").exists():
+        return out
     S = sampler.config.size
     chunk = chunk or max(1, (1 << 22) // (S * S))  # ~12 MB a chunk: flush and fsync progress rarely
     spans = [(s, min(s + chunk, count)) for s in range(done, count, chunk)]
@@ -181,22 +183,44 @@ def materialise(sampler: PatchSampler, count: int, out: str | Path, fmt: str = "
     return out
 
 
+def generate(options, resume: bool = False) -> str:
+    """`monossl generate`: decode the sources, cut `options.count` patches, write them to `options.out`."""
+    from monossl.data.sources import load_sources
+
+    out = Path(options.out)
+    complete = (out / "meta.json").exists()
+    images, names = load_sources(list(options.sources), seed=options.seed, data_root=options.data_root)
+    sampler = PatchSampler(images, options.augment, seed=options.seed, names=names)
+    del images
+    materialise(sampler, options.count, out, fmt=options.format, workers=options.workers, resume=resume)
+    size = options.augment.size
+    if complete:
+        return f"{out}: already complete ({options.count} patches of {size}x{size}); nothing to do"
+    return f"wrote {options.count} patches of {size}x{size} to {out}"
+
+
 def patches_done(out: Path, meta: dict, resume: bool) -> int:
-    """How many patches are already on disk; refuse to overwrite a foreign or finished set silently."""
-    progress = out / "progress.json"
+    """How many patches are already on disk. A finished set (meta.json) is never removed: with the same settings
+    it is complete (all `count`), with others the command is refused; so is a foreign or unfinished folder without
+    `resume`."""
+    progress, finished = out / "progress.json", out / "meta.json"
+    if finished.exists():
+        made = read_state(finished, "delete the folder and generate it again")
+        if resume and made == meta:
+            return int(meta["count"])
+        changed = sorted(k for k in made.keys() | meta.keys() if made.get(k) != meta.get(k))
+        raise UserError(f"{out}: holds a finished patch set" + (f" made with other settings ({', '.join(changed[:3])})"
+                        if changed else "") + f"; choose a new {opt('out')} (nothing was changed)")
     if resume and progress.exists():
-        state = read_json(progress)
-        if state["meta"] != meta:
-            raise UserError(f"{out}: --resume with different settings than the interrupted run; "
-                            "repeat the original command or choose a new --out")
+        state = read_state(progress, f"delete {progress.name} and patches.npy.partial, then rerun without {opt('resume')}")
+        if state.get("meta") != meta or not isinstance(state.get("done"), int):
+            raise UserError(f"{out}: {opt('resume')} with different settings than the interrupted run; "
+                            f"repeat the original command or choose a new {opt('out')}")
         return int(state["done"])
-    if out.exists() and any(out.iterdir()):
-        if (out / "meta.json").exists() and resume and read_json(out / "meta.json") == meta:
-            raise UserError(f"{out}: already complete; nothing to resume")
-        if not resume:
-            raise UserError(f"{out}: folder is not empty; pass --resume to continue it or choose a new --out")
+    if out.exists() and any(out.iterdir()) and not resume:
+        raise UserError(f"{out}: folder is not empty; pass {opt('resume')} to continue it or choose a new {opt('out')}")
     out.mkdir(parents=True, exist_ok=True)
-    for stale in ("patches.npy", "patches.npy.partial", "meta.json"):
+    for stale in ("patches.npy", "patches.npy.partial"):  # an unfinished set's pieces (no meta.json: never complete)
         (out / stale).unlink(missing_ok=True)
     return 0
 

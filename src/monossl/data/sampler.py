@@ -30,60 +30,18 @@ from __future__ import annotations
 import math
 import warnings
 from collections import OrderedDict
-from dataclasses import asdict, dataclass
 
 import numpy as np
 import torch
 
+from monossl.data.augment import AugmentConfig
 from monossl.errors import UserError
 
 BLOCK = 4096
-RESAMPLE = ("mip", "supersample")
 SUPERSAMPLE = 2  # supersample: read 2**SUPERSAMPLE x 2**SUPERSAMPLE points, that many levels finer
 REDRAW_ROUNDS = 64
 LUMA = np.array([0.299, 0.587, 0.114])
 RGB_TO_YIQ = np.array([[0.299, 0.587, 0.114], [0.596, -0.274, -0.322], [0.211, -0.523, 0.312]])
-
-
-@dataclass(frozen=True)
-class AugmentConfig:
-    """Every constant of §3.1, defaulting to the paper."""
-
-    size: int = 32
-    beta: float = 1e-3
-    gamma: float = 0.75
-    max_angle: float = 35.0
-    brightness: tuple[float, float] = (0.6, 1.4)
-    contrast: tuple[float, float] = (0.6, 1.4)
-    saturation: tuple[float, float] = (0.6, 1.4)
-    hue: tuple[float, float] = (-0.1, 0.1)
-    scale: bool = True
-    rotation: bool = True
-    jitter: bool = True
-    flip: bool = True
-    resample: str = "mip"  # mip (one bilinear read from the mipmap level) | supersample (2x2 reads one level finer)
-
-    def validate(self) -> "AugmentConfig":
-        if self.resample not in RESAMPLE:
-            raise UserError(f"--resample {self.resample}: choose {' or '.join(RESAMPLE)}")
-        if not 0 < self.beta <= 1:
-            raise UserError(f"--beta {self.beta}: must lie in (0, 1], e.g. 1e-3")
-        if not 0 < self.gamma <= 1:
-            raise UserError(f"--gamma {self.gamma}: must lie in (0, 1], e.g. 0.75")
-        if self.size < 1:
-            raise UserError(f"--size {self.size}: must be at least 1")
-        if not 0 <= self.max_angle < 90:
-            raise UserError(f"--max-angle {self.max_angle}: must lie in [0, 90)")
-        for name in ("brightness", "contrast", "saturation"):
-            low, high = getattr(self, name)
-            if not 0 <= low <= high:
-                raise UserError(f"{name} range {low}..{high}: need 0 <= low <= high")
-        if not -0.5 <= self.hue[0] <= self.hue[1] <= 0.5:
-            raise UserError(f"hue range {self.hue}: need -0.5 <= low <= high <= 0.5")
-        return self
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 def pyramid_shapes(width: int, height: int) -> list[tuple[int, int]]:
@@ -124,7 +82,7 @@ class PatchSampler:
             self.check_feasible(im.shape[1], im.shape[0], name)
         small = [n for im, n in zip(images, self.names) if min(im.shape[:2]) < config.size]
         if small:
-            warnings.warn(f"{small[0]}{' and others' if len(small) > 1 else ''}: smaller than --size "
+            warnings.warn(f"{small[0]}{' and others' if len(small) > 1 else ''}: smaller than the patch size "
                           f"{config.size}; patches will be upsampled", stacklevel=2)
         self._build_table(images)
         self._blocks: OrderedDict[int, dict] = OrderedDict()

@@ -9,29 +9,17 @@ trunk, which the probes read. Each epoch writes samples G(z) and reconstructions
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 from torch import nn
 
-from monossl.errors import UserError
+from monossl.errors import OptionError, opt
 from monossl.losses.bigan import bigan_losses
 from monossl.methods.classifier import crop_size, native_augmentation
 from monossl.nets.classifier import feature_dim
 from monossl.methods.gan_nets import DCGANGenerator
+from monossl.methods.hparams import BiGAN as Hparams
 from monossl.nets.registry import build_trunk
 from monossl.viz.grid import save_grid
-
-
-@dataclass
-class Hparams:
-    latent: int = 200
-    gen_dim: int = 64
-    disc_dim: int = 64
-    lr: float = 2e-4
-    beta1: float = 0.5
-    beta2: float = 0.999
-    samples: int = 32
 
 
 class Encoder(nn.Module):
@@ -72,11 +60,7 @@ class BiGAN(nn.Module):
 
 def check(config, hp: Hparams) -> None:
     if crop_size(config.arch, config.input.size) < 8:
-        raise UserError(f"bigan: --size {config.input.size} is too small for the discriminator; use --size 32 or more")
-    if hp.lr <= 0 or hp.latent < 1 or hp.gen_dim < 1 or hp.disc_dim < 1 or hp.samples < 2:
-        raise UserError("bigan: --lr, --latent, --gen-dim and --disc-dim must be positive and --samples at least 2")
-    if not (0 <= hp.beta1 < 1 and 0 <= hp.beta2 < 1):
-        raise UserError(f"--beta1 {hp.beta1} / --beta2 {hp.beta2}: Adam's betas lie in [0, 1)")
+        raise OptionError("size", config.input.size, f"too small for the discriminator; use {opt('size')} 32 or more")
 
 
 def joint_loss(encoder, generator, discriminator, frozen_discriminator, real, z) -> tuple[torch.Tensor, ...]:

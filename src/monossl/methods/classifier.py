@@ -2,14 +2,11 @@
 the trunk + head model with its SGD optimiser, and (RotNet, supervised) its step schedule with warm-up."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import kornia.augmentation as K
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from monossl.errors import UserError
 from monossl.nets.classifier import classifier_for
 from monossl.nets.registry import build_trunk
 from monossl.schedule import milestone_epochs, step_lr, warmup_lr
@@ -45,29 +42,6 @@ def classifier_and_optimiser(run, hp, classes: int):
 def classification_loss(logits: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Cross-entropy and top-1 accuracy (a tensor: read it only when logging)."""
     return F.cross_entropy(logits, labels), (logits.detach().argmax(1) == labels).float().mean()
-
-
-@dataclass
-class SGDHparams:
-    """RotNet's (and the supervised row's) optimiser and schedule: SGD, momentum 0.9, Nesterov, weight decay 5e-4,
-    x0.2 at 30/60/80% of the run (RotNet's 30/60/80-of-100 epochs), optionally after a linear warm-up."""
-    lr: float = 0.01
-    momentum: float = 0.9
-    weight_decay: float = 5e-4
-    nesterov: bool = True
-    milestones: tuple[float, ...] = (0.3, 0.6, 0.8)
-    lr_factor: float = 0.2
-    warmup: float = 0.0  # epochs of linear warm-up to lr, per step (Goyal et al. 2017); 0: none
-
-
-def check_schedule(hp) -> None:
-    """RotNet's and the supervised row's SGD schedule: a positive rate, milestones within the run, warm-up >= 0."""
-    if hp.lr <= 0:
-        raise UserError(f"--lr {hp.lr}: must be positive")
-    if any(not 0 <= m <= 1 for m in hp.milestones):
-        raise UserError(f"--milestones {hp.milestones}: give fractions of the run between 0 and 1")
-    if hp.warmup < 0:
-        raise UserError(f"--warmup {hp.warmup}: give epochs of warm-up, 0 or more")
 
 
 def scheduled_lr(hp, epoch: int, i: int, steps: int, epochs: int) -> float:

@@ -19,48 +19,27 @@ each epoch's fresh patches are clustered and then trained on, so a label always 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
-
 import kornia.augmentation as K
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from monossl.errors import UserError
+from monossl.errors import OptionError, opt
 from monossl.methods.classifier import crop_size
 from monossl.nets.classifier import feature_dim
+from monossl.methods.hparams import DeepCluster as Hparams
 from monossl.methods.clustering import cluster_features, nmi, uniform_cluster_sampler
 from monossl.nets.registry import build_trunk
 from monossl.rundir import atomic_write_bytes
 from monossl.seeding import derive_seed, generator
 
 
-@dataclass
-class Hparams:
-    k: int = 1000
-    pca_dim: int = 256
-    kmeans_iters: int = 20
-    kmeans_redo: int = 1
-    lr: float = 0.05
-    momentum: float = 0.9
-    weight_decay: float = 1e-5
-    hidden: int | None = None  # classifier width: None -> 4096 (AlexNet) / 1024 (CIFAR trunk)
-    crop_min_scale: float = 0.08  # native random-resized crop (beta of §3.2)
-    crop_gamma: float = 0.75
-
-
 def check(config, hp: Hparams) -> None:
-    if hp.k < 2:
-        raise UserError(f"--k {hp.k}: k-means needs at least 2 clusters")
     d = config.input.length()
     if d is not None and hp.k > d:
-        raise UserError(f"--k {hp.k} clusters but only {d} training images; lower --k (k <= d, e.g. {max(2, d // 50)}) "
-                        "or raise --count")
-    if hp.pca_dim < 1 or hp.kmeans_iters < 1 or hp.kmeans_redo < 1 or hp.lr <= 0:
-        raise UserError("deepcluster: --pca-dim, --kmeans-iters, --kmeans-redo and --lr must be positive")
-    if not 0 < hp.crop_min_scale <= 1 or not 0 < hp.crop_gamma <= 1:
-        raise UserError("deepcluster: --crop-min-scale and --crop-gamma lie in (0, 1]")
+        raise OptionError("k", hp.k, f"more clusters than the {d} training images; lower {opt('k')} (k <= d, e.g. "
+                          f"{max(2, d // 50)}) or raise {opt('count')}")
 
 
 class Net(nn.Module):

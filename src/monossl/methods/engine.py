@@ -10,13 +10,11 @@ or `torchrun --nproc-per-node 8 -m monossl pretrain ... --devices 8`; Fabric pic
 """
 from __future__ import annotations
 
-import json
 import logging
 import math
 import os
 import sys
 import time
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
@@ -25,55 +23,11 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
-from monossl.data.inputs import TrainInput
+from monossl.methods.config import RESUMABLE, PretrainConfig
 from monossl.errors import UserError
 from monossl.nets.registry import save_trunk
 from monossl.rundir import MetricsLog, prepare_out_dir, read_json, write_json
 from monossl.seeding import derive_seed
-
-# settings that may change between a run and its --resume
-RESUMABLE = ("workers", "device", "epochs", "logger")
-
-
-@dataclass
-class PretrainConfig:
-    """Everything a pretraining run depends on; written to RUN/config.json."""
-
-    method: str
-    out: str
-    input: TrainInput = field(default_factory=TrainInput)
-    arch: str = "cifar"
-    epochs: int = 10
-    batch_size: int = 128
-    seed: int = 0
-    device: str = "auto"
-    devices: int = 1  # processes per node
-    nodes: int = 1  # machines, each running the same command (torchrun / fabric run)
-    precision: str = "32-true"
-    workers: int = 2
-    logger: str = "none"  # none | csv | tensorboard, beside metrics.jsonl
-    hparams: dict = field(default_factory=dict)  # the method's own, defaulting to its paper
-
-    def to_dict(self) -> dict:
-        out = asdict(self)
-        out["input"] = self.input.to_dict()
-        return json.loads(json.dumps(out))
-
-    @classmethod
-    def from_dict(cls, data: dict) -> "PretrainConfig":
-        """Read config.json, in today's shape or the first release's (input fields at the top level)."""
-        data = dict(data)
-        if "input" not in data:  # first release: sources/patches/.../size/augment beside the method
-            legacy = {k: data.pop(k) for k in ("sources", "patches", "dataset", "folder", "count", "endless",
-                                                "augment", "data_root") if k in data}
-            legacy["augment"] = {**legacy.get("augment", {}), "size": data.pop("size", 32)}
-            data["input"] = legacy
-        try:
-            data["input"] = TrainInput.from_dict(data["input"])
-            return cls(**data)
-        except (TypeError, ValueError, KeyError) as exc:
-            raise UserError(f"config.json does not describe a monossl run ({exc}); start a new --out") from None
-
 
 class Run:
     """Fabric, run directory, loaders, checkpoints, metrics and progress for one pretraining run."""
@@ -82,9 +36,7 @@ class Run:
         self.config = config
         self.out = Path(config.out)
         self.resume = resume
-        accelerator = {"auto": "auto", "cpu": "cpu", "cuda": "cuda"}.get(config.device)
-        if accelerator is None:
-            raise UserError(f"--device {config.device}: choose auto, cpu or cuda")
+        accelerator = config.device
         if accelerator == "cuda" and not torch.cuda.is_available():
             raise UserError("--device cuda: no CUDA device is visible; use --device cpu")
         logging.getLogger("lightning.fabric").setLevel(logging.WARNING)  # no banners on normal runs
@@ -261,8 +213,7 @@ class Run:
             save_trunk(self.trunk_path, module, self.config.arch, method=self.config.method, **extra)
             for logger in self.fabric.loggers:
                 logger.finalize("success")
-            print(f"trunk written to {self.trunk_path}; probe it with: monossl probe {self.out} --dataset cifar10",
-                  file=sys.stderr, flush=True)
+            print(f"trunk written to {self.trunk_path}", file=sys.stderr, flush=True)
         self.fabric.barrier()
         return self.trunk_path
 

@@ -6,7 +6,6 @@ import math
 import torch.nn.functional as F
 from torch import nn
 
-UPSAMPLERS = ("deconv", "resize", "bilinear")
 
 
 def upsampling(cin: int, cout: int, kind: str) -> list[nn.Module]:

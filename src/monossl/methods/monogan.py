@@ -17,64 +17,29 @@ each sample's score is the same as alone), and the generator step freezes the cr
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 from torch import nn
 
-from monossl.errors import UserError
+from monossl.errors import UserError, opt
 from monossl.losses.wgan_gp import critic_loss, generator_loss, gradient_penalty
-from monossl.methods.gan_nets import UPSAMPLERS, DCGANGenerator
-from monossl.nets.init import wgan_gp_init
+from monossl.methods.gan_nets import DCGANGenerator
+from monossl.methods.hparams import MonoGAN as Hparams
 from monossl.nets.registry import build_trunk
 from monossl.schedule import linear_lr, set_lr
 from monossl.viz.grid import save_grid
 
 
-@dataclass
-class Hparams:
-    latent: int = 128
-    gen_dim: int = 128  # 4*gen_dim channels at 4x4: 512, WGAN-GP's DCGAN generator
-    upsample: str = "deconv"  # deconv (DCGAN's 4x4 stride-2 transposed convs) | resize | bilinear (x2 + 3x3 conv)
-    critic_steps: int = 5
-    gp_lambda: float = 10.0
-    lr: float = 1e-4
-    lr_decay: str = "constant"  # constant | linear: to zero at the run's last step (WGAN-GP's CIFAR ResNet)
-    beta1: float = 0.5
-    beta2: float = 0.9
-    samples: int = 64
-    critic_init: str = "deepcluster"  # deepcluster: the trunk's N(0, 2/(k^2 out)) | wgan-gp: the WGAN-GP code's | smooth
-
-
-DEFAULT_BATCH = 64
-CRITIC_INITS = ("deepcluster", "wgan-gp", "smooth")
-LR_DECAYS = ("constant", "linear")
-
-
 def check(config, hp: Hparams) -> None:
     if config.arch != "cifar" or config.input.size != 32:
-        raise UserError("monogan: the critic is the CIFAR trunk at 32x32; use --arch cifar --size 32")
-    if hp.upsample not in UPSAMPLERS:
-        raise UserError(f"--upsample {hp.upsample}: choose {', '.join(UPSAMPLERS)}")
-    if hp.critic_init not in CRITIC_INITS:
-        raise UserError(f"--critic-init {hp.critic_init}: choose {', '.join(CRITIC_INITS)}")
-    if hp.lr_decay not in LR_DECAYS:
-        raise UserError(f"--lr-decay {hp.lr_decay}: choose {', '.join(LR_DECAYS)}")
-    if hp.lr <= 0 or hp.critic_steps < 1 or hp.latent < 1 or hp.gen_dim < 1 or hp.samples < 1:
-        raise UserError("monogan: --lr, --critic-steps, --latent, --gen-dim and --samples must be positive")
-    if not (0 <= hp.beta1 < 1 and 0 <= hp.beta2 < 1):
-        raise UserError(f"--beta1 {hp.beta1} / --beta2 {hp.beta2}: Adam's betas lie in [0, 1)")
+        raise UserError(f"monogan: the critic is the CIFAR trunk at 32x32; use {opt('arch')} cifar {opt('size')} 32")
 
 
 class Critic(nn.Module):
-    """The CIFAR trunk (no BatchNorm, LeakyReLU) and a single linear layer."""
+    """The CIFAR trunk (no BatchNorm, LeakyReLU) at the chosen init, and a single linear layer."""
 
     def __init__(self, init: str = "deepcluster"):
         super().__init__()
-        trunk_init = "smooth" if init == "smooth" else "deepcluster"  # wgan-gp redraws DeepCluster's below
-        self.trunk = build_trunk("cifar", batchnorm=False, act="leaky", init=trunk_init)
-        if init == "wgan-gp":
-            wgan_gp_init(self.trunk)
+        self.trunk = build_trunk("cifar", batchnorm=False, act="leaky", init=init)
         self.linear = nn.Linear(self.trunk.out_channels * 3 * 3, 1)
 
     def forward(self, x):

@@ -13,23 +13,16 @@ lr 0.1 and half an epoch of warm-up; the default here stays 0.01 without warm-up
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 
 from monossl.losses.rotation import rotate_batch, rotation_loss
-from monossl.methods.classifier import (SGDHparams, check_schedule, classifier_and_optimiser, native_augmentation,
-                                        scheduled_lr)
+from monossl.methods.classifier import classifier_and_optimiser, native_augmentation, scheduled_lr
+from monossl.methods.hparams import RotNet as Hparams
 from monossl.schedule import set_lr
 
 
-@dataclass
-class Hparams(SGDHparams):
-    hidden: int | None = None  # classifier width: None -> linear head (CIFAR) / 4096 (AlexNet)
-
-
 def check(config, hp: Hparams) -> None:
-    check_schedule(hp)
+    """Nothing beyond each option's declared range."""
 
 
 def train(run, hp: Hparams) -> None:

@@ -9,28 +9,22 @@ On a CIFAR dataset each epoch also logs `test_acc`, the classifier's own top-1 o
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 from torch.utils.data import TensorDataset
 
 from monossl.data.patches import to_unit_range
-from monossl.errors import UserError
-from monossl.methods.classifier import (SGDHparams, check_schedule, classification_loss, classifier_and_optimiser,
-                                        crop_size, head_width, native_augmentation, scheduled_lr)
+from monossl.errors import UserError, opt
+from monossl.methods.classifier import (classification_loss, classifier_and_optimiser, crop_size, head_width,
+                                        native_augmentation, scheduled_lr)
+from monossl.methods.hparams import Supervised as Hparams
 from monossl.nets.classifier import save_classifier
 from monossl.schedule import set_lr
 
 
-@dataclass
-class Hparams(SGDHparams):
-    hidden: int | None = None
-
-
 def check(config, hp: Hparams) -> None:
     if config.input.kind not in ("dataset", "folder"):
-        raise UserError("supervised needs labels: use --dataset cifar10|cifar100 or --folder DIR with class subfolders")
-    check_schedule(hp)
+        raise UserError(f"supervised needs labels: use {opt('dataset')} cifar10|cifar100 or {opt('folder')} DIR with "
+                        "class subfolders")
 
 
 @torch.no_grad()

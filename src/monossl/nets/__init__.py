@@ -1,7 +1,17 @@
-"""Trunks with named taps (conv1..convK after each ReLU), a registry, and checkpoint I/O."""
-from monossl.nets.trunk import Trunk, absorb_batchnorm, prepare_input
-from monossl.nets.cifar import CifarTrunk
-from monossl.nets.alexnet import AlexNet
-from monossl.nets.registry import ARCHS, build_trunk, load_trunk, save_trunk
+"""Trunks with named taps (conv1..convK after each ReLU), a registry, and checkpoint I/O.
 
-__all__ = ["Trunk", "absorb_batchnorm", "prepare_input", "CifarTrunk", "AlexNet", "ARCHS", "build_trunk", "load_trunk", "save_trunk"]
+Imported lazily: `from monossl.nets import build_trunk` loads torch, `monossl.nets.archs` does not."""
+import importlib
+
+_WHERE = {"Trunk": "trunk", "absorb_batchnorm": "trunk", "prepare_input": "trunk", "CifarTrunk": "cifar",
+          "AlexNet": "alexnet", "ARCHS": "registry", "build_trunk": "registry", "load_trunk": "registry",
+          "save_trunk": "registry"}
+
+
+def __getattr__(name):
+    if name in _WHERE:
+        return getattr(importlib.import_module(f"monossl.nets.{_WHERE[name]}"), name)
+    raise AttributeError(name)
+
+
+__all__ = list(_WHERE)

@@ -6,8 +6,9 @@ full resolution). Every CIFAR row of Tables 1, 3 and 4 uses this trunk, whatever
 `sobel=True` puts DeepCluster's frozen Sobel filter in front (its random counterpart is the
 `random-sobel` baseline). `batchnorm=False` and `act="leaky"` give the WGAN-GP critic's body (the
 penalty is per sample, so no BatchNorm). `init="smooth"` draws conv1's filters from a spatially smooth
-Gaussian (`nets.init.smooth_filters`) on top of DeepCluster's init; every re-draw (`reset_parameters`)
-keeps it, so a baseline drawn with a seed matches the run that started from it.
+Gaussian (`nets.init.smooth_filters`) on top of DeepCluster's init, `init="wgan-gp"` the WGAN-GP code's
+uniform init (`nets.init.wgan_gp_init`); every re-draw (`reset_parameters`) keeps the init, so a baseline
+drawn with a seed matches the run that started from it.
 """
 from __future__ import annotations
 
@@ -15,13 +16,13 @@ from torch import nn
 
 from monossl.errors import UserError
 from monossl.nets.alexnet import Sobel
-from monossl.nets.init import smooth_filters
+from monossl.nets.init import smooth_filters, wgan_gp_init
 from monossl.nets.trunk import Trunk, activation
 
 KERNELS = (7, 5, 3, 3)
 STRIDES = (3, 2, 2, 1)
 PADDINGS = (3, 2, 1, 1)
-INITS = ("deepcluster", "smooth")
+INITS = ("deepcluster", "smooth", "wgan-gp")
 
 
 class CifarTrunk(Trunk):
@@ -50,4 +51,6 @@ class CifarTrunk(Trunk):
         super().reset_parameters(seed)
         if self.config["init"] == "smooth":
             smooth_filters(self.features[1 if self.config["sobel"] else 0])
+        elif self.config["init"] == "wgan-gp":
+            wgan_gp_init(self, seed or 0)
         return self

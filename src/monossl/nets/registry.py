@@ -12,23 +12,19 @@ import numpy as np
 import torch
 from torch import nn
 
-from monossl.errors import UserError
-from monossl.nets.alexnet import AlexNet
-from monossl.nets.cifar import CifarTrunk
+from monossl.errors import OptionError, UserError
+from monossl.nets import archs
 from monossl.nets.trunk import Trunk
 from monossl.rundir import atomic_torch_save
 
-ARCHS = {
-    "cifar": lambda **kw: CifarTrunk(**kw),
-    "alexnet": lambda **kw: AlexNet(width="big", **kw),
-    "alexnet-small": lambda **kw: AlexNet(width="small", **kw),
-}
+ARCHS = archs.ARCH_NAMES
 
 
 def build_trunk(arch: str, **options) -> Trunk:
-    if arch not in ARCHS:
-        raise UserError(f"--arch {arch}: unknown; choose one of {', '.join(ARCHS)}")
-    return ARCHS[arch](**options)
+    """A fresh trunk of a named architecture (`monossl.nets.archs`)."""
+    if arch not in archs.ARCHS:
+        raise OptionError("arch", arch, f"unknown architecture; choose one of {', '.join(archs.ARCHS)}")
+    return archs.build(arch, **options)
 
 
 def save_trunk(path: str | Path, trunk: Trunk, arch: str, **extra) -> None:
@@ -114,14 +110,20 @@ BASELINES = {
     "random": "the paper's Random rows: the ReLU trunk (with BatchNorm) at DeepCluster's init",
     "random-critic": "MonoGAN's critic at init: the CIFAR trunk without BatchNorm, LeakyReLU(0.2)",
     "random-critic-smooth": "MonoGAN's critic at its smooth init (--critic-init smooth): conv1's filters drawn spatially smooth",
+    "random-critic-wgan-gp": "MonoGAN's critic at the WGAN-GP code's init (--critic-init wgan-gp)",
     "random-sobel": "DeepCluster's trunk at init: the random trunk behind the frozen Sobel filter (grey gradients in)",
     "kraehenbuehl": "Random Rescaled (Kraehenbuehl et al. 2016): within-layer data-dependent init",
 }
 
 
+# MonoGAN's critic init -> the baseline that is the critic at that init: the one table the run's metadata, `curve`
+# and `reproduce` read
+CRITIC_BASELINES = {"deepcluster": "random-critic", "smooth": "random-critic-smooth", "wgan-gp": "random-critic-wgan-gp"}
+
+
 def critic_baseline(init: str) -> str:
-    """The baseline that is MonoGAN's critic at a given trunk init: `random-critic-smooth` or `random-critic`."""
-    return "random-critic-smooth" if init == "smooth" else "random-critic"
+    """The baseline that is MonoGAN's critic at a given init (`CRITIC_BASELINES`)."""
+    return CRITIC_BASELINES[init]
 
 
 def resolve_trunk(spec, arch: str | None = None, seed: int = 0, images: np.ndarray | None = None) -> tuple[Trunk, str, dict]:
@@ -137,7 +139,7 @@ def resolve_trunk(spec, arch: str | None = None, seed: int = 0, images: np.ndarr
     if spec.startswith("random-critic"):
         if arch != "cifar":
             raise UserError(f"{spec} is MonoGAN's CIFAR critic; drop --arch {arch} or use random")
-        init = "smooth" if spec == "random-critic-smooth" else "deepcluster"
+        init = next(i for i, b in CRITIC_BASELINES.items() if b == spec)
         trunk = build_trunk("cifar", batchnorm=False, act="leaky", init=init).reset_parameters(seed)
     elif spec == "random-sobel":
         trunk = build_trunk(arch, sobel=True).reset_parameters(seed)

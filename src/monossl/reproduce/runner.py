@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 import sys
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 from monossl.errors import UserError
@@ -22,12 +22,12 @@ from monossl.data.sampler import AugmentConfig
 from monossl.methods import pretrain
 from monossl.methods.engine import PretrainConfig
 from monossl.nets.registry import critic_baseline
-from monossl.probes import PRESETS, run_probe
+from monossl.probes import PRESETS, read_result, run_probe
 from monossl.reproduce.budgets import BUDGETS, Budget, MethodBudget, Protocol, family
 from monossl.reproduce.paper import TABLES, Row, Table
 from monossl.reproduce.report import write_index, write_report
 from monossl.reproduce.results import TableResults
-from monossl.rundir import MetricsLog, read_json, write_json
+from monossl.rundir import MetricsLog, read_state, write_json
 from monossl.seeding import check_seeds
 
 
@@ -59,7 +59,7 @@ def run_row(row: Row, table: Table, budget: Budget, out: Path, data_root: str | 
     run_id = seeded_id(row.run_id(table.arch), seed)
     probe_out = out / "probes" / f"{run_id}.{table.probe_dataset}.json"
     if probe_out.exists():
-        return read_json(probe_out)["taps"]
+        return read_result(probe_out)["taps"]
     protocol = budget.protocol(table)
     if row.kind == "pretrain":
         mb = protocol.methods[row.method]
@@ -96,7 +96,8 @@ def check_budget(out: Path, budget: Budget, table: Table) -> None:
     as this budget's); record the budget in a new OUT, and a family's settings when it is first used."""
     path, now = out / "budget.json", settings(json.loads(json.dumps(asdict(budget))))
     mine = family(table)
-    made = read_state(path) if path.exists() else {"name": budget.name}
+    made = read_state(path, "delete it to start this OUT's record again (its runs and probes are kept)") if path.exists() \
+        else {"name": budget.name}
     if made.get("name") != budget.name:
         raise UserError(f"--out {out}: its rows were made at the {made.get('name')} budget; "
                         f"pass --budget {made.get('name')} or a fresh --out")
@@ -110,18 +111,6 @@ def check_budget(out: Path, budget: Budget, table: Table) -> None:
                             f"(copy its {table.name}.json in to keep the rows it published)")
     else:
         write_json(path, {**made, **{k: v for k, v in now.items() if k.startswith(f"{mine}.")}})
-
-
-def read_state(path: Path) -> dict:
-    """A JSON state file of OUT, or one line naming it and what to do."""
-    try:
-        data = read_json(path)
-        if not isinstance(data, dict):
-            raise ValueError("not a mapping")
-        return data
-    except (OSError, ValueError) as exc:
-        raise UserError(f"{path}: damaged ({type(exc).__name__}); delete it to start this OUT's record again "
-                        "(its finished runs and probes are kept)") from None
 
 
 def baseline_spec(row: Row, protocol: Protocol) -> str:
@@ -152,7 +141,7 @@ def collect(table: Table, budget: Budget, out: Path) -> TableResults:
             if not match:
                 continue
             seed = int(match.group(1) or 0)
-            result = read_state(path)
+            result = read_result(path)
             minutes = training_minutes(out / "runs" / seeded_id(run_id, seed)) if row.kind == "pretrain" else None
             protocol = result.get("protocol", {})
             results.record(row.key, seed, {t: m["top1"] for t, m in result["taps"].items()}, cpu_minutes=minutes,
@@ -251,3 +240,11 @@ def reproduce(table_name: str, budget_name: str, out: str | Path, data_root: str
     write_report(table, results, out)
     write_index(out)
     return out / f"{table_name}.md"
+
+
+def reproduce_command(options) -> str:
+    """`monossl reproduce TABLE`: the rows of `options` (a `monossl.commands.ReproduceOptions`); prints the report."""
+    path = reproduce(options.table, options.budget, options.out, data_root=options.data_root, imagenet=options.imagenet,
+                     rows=list(options.rows) or None, device=options.device, workers=options.workers,
+                     images_dir=options.images, seeds=list(options.seeds) or None, report_only=options.report_only)
+    return path.read_text()

@@ -52,9 +52,9 @@ def activation_maximisation(trunk_spec, layer: str, units: list[int] | None = No
         units = sorted(np.random.default_rng(seed).choice(channels, size=min(8, channels), replace=False).tolist())
     bad = [u for u in units if not 0 <= u < channels]
     if bad:
-        from monossl.errors import UserError
+        from monossl.errors import OptionError
 
-        raise UserError(f"--units {bad}: {layer} has units 0..{channels - 1}")
+        raise OptionError("units", bad, f"{layer} has units 0..{channels - 1}")
     generator = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
     image = FourierImage(len(units), size, generator)
@@ -80,3 +80,16 @@ def unit_activation(trunk_spec, layer: str, images01: torch.Tensor, units: list[
     trunk, input_norm = frozen_trunk(trunk_spec, arch)
     feats = trunk(to_input(images01, input_norm), [layer])[layer]
     return feats[:, units].mean(dim=(2, 3))
+
+
+def actmax_command(options) -> str:
+    """`monossl viz actmax TRUNK --layer L --out PNG`."""
+    from monossl.viz.common import png_target, run_name
+    from monossl.viz.figures import save_panels
+
+    out = png_target(options.out)
+    images, units = activation_maximisation(options.trunk, options.layer, list(options.units) or None, size=options.size,
+                                            steps=options.steps, seed=options.seed, arch=options.arch)
+    panels = [(f"{options.layer}:{u}", img.permute(1, 2, 0).numpy()) for u, img in zip(units, images)]
+    save_panels(panels, out, title=f"activation maximisation, {run_name(options.trunk)}", ncol=min(4, len(panels)))
+    return f"wrote {out}"

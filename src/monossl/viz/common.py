@@ -19,3 +19,25 @@ def to_input(image01: torch.Tensor, input_norm: str) -> torch.Tensor:
     if input_norm == "imagenet":
         return (image01 - IMAGENET_MEAN.to(image01)) / IMAGENET_STD.to(image01)
     return image01 * 2 - 1
+
+
+def png_target(path: str):
+    """An output PNG path, refused when it names a folder."""
+    from pathlib import Path
+
+    from monossl.errors import UserError, opt
+
+    out = Path(path)
+    if out.is_dir():
+        raise UserError(f"{out}: is a folder; {opt('out')} takes a .png file name")
+    return out
+
+
+def run_name(spec) -> str:
+    """A trunk's name for a figure title: a run folder's (or checkpoint's) own name, never a machine's path."""
+    from pathlib import Path
+
+    path = Path(str(spec))
+    if path.name in ("trunk.pt", "classifier.pt"):
+        path = path.parent
+    return path.name or str(spec)

@@ -45,7 +45,7 @@ def structure(weight: torch.Tensor, min_period: float = 4.0) -> dict[str, float]
     return {"structure": float(share.mean()), "random": float(low.double().mean()), "min_period": min_period}
 
 
-def plot_filters(trunk_spec, path: str | Path, title: str | None = None, arch: str | None = None) -> dict:
+def plot_filters(trunk_spec, path: str | Path, title: str | None = None, arch: str | None = None, seed: int = 0) -> dict:
     """Save the conv1 filters of a run/checkpoint (or a Trunk) as a PNG grid, captioned with their
     `structure` score (returned) and, when a probe result sits in the run folder (probe*.json), the
     linear probe's conv1 accuracy."""
@@ -56,7 +56,7 @@ def plot_filters(trunk_spec, path: str | Path, title: str | None = None, arch: s
 
     from monossl.nets.registry import resolve_trunk
 
-    trunk = resolve_trunk(trunk_spec, arch)[0]
+    trunk = resolve_trunk(trunk_spec, arch, seed=seed)[0]
     weight = first_conv(trunk).weight
     tiles = filter_tiles(weight)
     score = structure(weight)
@@ -84,3 +84,13 @@ def probe_caption(trunk_spec) -> str:
         if "conv1" in taps:
             return f"linear probe conv1 top-1 {taps['conv1']['top1']:.1f}% ({read_json(result).get('dataset', '')})"
     return ""
+
+
+def filters_command(options) -> str:
+    """`monossl viz filters TRUNK --out PNG`."""
+    from monossl.viz.common import png_target, run_name
+
+    out = png_target(options.out)
+    score = plot_filters(options.trunk, out, title=f"conv1 filters: {run_name(options.trunk)}", arch=options.arch)
+    return (f"conv1 structure {score['structure']:.3f} (white noise: {score['random']:.3f}; share of filter energy at "
+            f"periods of {score['min_period']:.0f} px or more)\nwrote {out}")

@@ -38,8 +38,45 @@ def retrieval(trunk_spec, images: np.ndarray, layer: str, units: list[int] | Non
         units = sorted(np.random.default_rng(seed).choice(scores.shape[1], size=min(4, scores.shape[1]), replace=False).tolist())
     bad = [u for u in units if not 0 <= u < scores.shape[1]]
     if bad:
-        from monossl.errors import UserError
+        from monossl.errors import OptionError
 
-        raise UserError(f"--units {bad}: {layer} has units 0..{scores.shape[1] - 1}")
+        raise OptionError("units", bad, f"{layer} has units 0..{scores.shape[1] - 1}")
     best = top_images(scores, units, k)
     return images[best.ravel()], units
+
+
+def retrieval_images(dataset: str, data_root: str | None, trunk, arch: str | None):
+    """The images to search: a CIFAR test split, or a folder's images at the trunk's input size."""
+    from pathlib import Path
+
+    from monossl.errors import OptionError
+
+    if dataset in ("cifar10", "cifar100"):
+        from monossl.data.cifar import load_cifar
+
+        return load_cifar(dataset, data_root, train=False).images
+    if dataset.startswith("folder:"):
+        from monossl.data.folder import folder_images
+        from monossl.data.sources import list_images
+        from monossl.viz.common import frozen_trunk
+
+        side = frozen_trunk(trunk, arch)[0].input_size  # the size the trunk was built for
+        folder = dataset[len("folder:"):]
+        if not Path(folder).is_dir():
+            raise OptionError("dataset", dataset, f"{folder} is not a folder; pass folder:DIR with images inside")
+        return folder_images(list_images(Path(folder)), side, folder)
+    raise OptionError("dataset", dataset, "choose cifar10, cifar100 or folder:DIR")
+
+
+def retrieval_command(options) -> str:
+    """`monossl viz retrieval TRUNK --layer L --out PNG`."""
+    from monossl.viz.common import png_target, run_name
+    from monossl.viz.figures import save_panels
+
+    out = png_target(options.out)
+    images = retrieval_images(options.dataset, options.data_root, options.trunk, options.arch)
+    tiles, units = retrieval(options.trunk, images, options.layer, list(options.units) or None, arch=options.arch,
+                             seed=options.seed)
+    panels = [(f"{options.layer}:{units[i // 9]} #{i % 9 + 1}", tile) for i, tile in enumerate(tiles)]
+    save_panels(panels, out, title=f"top-9 retrieval, {run_name(options.trunk)}", ncol=9, tile_inches=0.9)
+    return f"wrote {out}"

@@ -68,3 +68,20 @@ def style_transfer(trunk_spec, content: torch.Tensor, style: torch.Tensor, style
     for _ in tqdm(range(steps), desc="style", disable=not (progress and sys.stderr.isatty()), leave=False):
         history.append(float(optimiser.step(closure).detach()))
     return image.detach().clamp(0, 1), history
+
+
+def style_command(options) -> str:
+    """`monossl style CONTENT STYLE --features TRUNK --out PNG`."""
+    from monossl.viz.common import png_target, run_name
+    from monossl.viz.figures import save_panels
+
+    out = png_target(options.out)
+    content, style = load_rgb01(options.content, options.size), load_rgb01(options.style, options.size)
+    panels = [("content", content[0].permute(1, 2, 0).numpy()), ("style", style[0].permute(1, 2, 0).numpy())]
+    for label in [options.features] + ([options.compare] if options.compare else []):
+        image, history = style_transfer(label, content, style, list(options.style_layers) or None, options.content_layer,
+                                        options.style_weight, options.content_weight, options.steps, arch=options.arch,
+                                        seed=options.seed)
+        panels.append((f"{run_name(label)}: loss {history[0]:.3g} -> {history[-1]:.3g}", image[0].permute(1, 2, 0).numpy()))
+    save_panels(panels, out, title="Gatys style transfer", tile_inches=3.0)
+    return f"wrote {out}"

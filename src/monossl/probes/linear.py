@@ -38,68 +38,14 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
-from monossl.errors import UserError
+from monossl.errors import OptionError, UserError, opt
 from monossl.provenance import made_by
 from monossl.nets.trunk import Trunk, absorb_batchnorm, prepare_input
-from monossl.rundir import atomic_torch_save, atomic_write_text, read_json, write_json
-from monossl.schedule import set_lr, step_lr
+from monossl.rundir import atomic_torch_save, atomic_write_text, read_state, write_json
+from monossl.probes.config import PRESETS, ProbeConfig
+from monossl.schedule import set_lr
 from monossl.seeding import check_seeds, derive_seed, generator, rng
 from monossl.stats import mean_std
-
-AUGMENTS = ("none", "flip", "crop-flip")
-NORMS = ("channel", "feature")
-BN_STATS = ("auto", "batch", "population")
-
-
-@dataclass(frozen=True)
-class ProbeConfig:
-    epochs: int = 36
-    lr: float = 0.01
-    milestones: tuple[int, ...] = (5, 15, 25)
-    lr_factor: float = 0.2  # lr is multiplied by this at each milestone ("divided by 5")
-    momentum: float = 0.9
-    nesterov: bool = True
-    weight_decay: float = 5e-4
-    batch_size: int = 192
-    augment: str = "flip"  # none | flip | crop-flip; defaults chosen by measurement (README, "monossl probe")
-    norm: str = "feature"  # channel | feature
-    bn_stats: str = "auto"  # auto (population on cached CIFAR features, batch on image folders) | batch | population
-    crop_padding: int = 4  # crop-flip: zero padding before the random crop
-    pool_target: int = 9600  # pooled dims per tap on image folders; CIFAR uses full resolution
-    crop: int | None = None  # image folders: input side (shorter side resized to crop·256/224); None: the trunk's own
-    seed: int = 0
-    memory_budget_gb: float = 8.0  # cached features beyond this go to a memory map on disk
-    train_limit: int | None = None  # probe on a seeded subset (quick checks); None: the whole split
-    test_limit: int | None = None
-
-    def lr_at(self, epoch: int) -> float:
-        return step_lr(self.lr, epoch, self.milestones, self.lr_factor)
-
-    def validate(self) -> "ProbeConfig":
-        checks = [(self.augment in AUGMENTS, f"--augment {self.augment}: choose {', '.join(AUGMENTS)}"),
-                  (self.norm in NORMS, f"--norm {self.norm}: choose {', '.join(NORMS)}"),
-                  (self.bn_stats in BN_STATS, f"--bn-stats {self.bn_stats}: choose {', '.join(BN_STATS)}"),
-                  (self.epochs >= 1, f"--epochs {self.epochs}: must be at least 1"),
-                  (self.batch_size >= 2, f"--batch-size {self.batch_size}: must be at least 2 (BatchNorm needs a batch)"),
-                  (math.isfinite(self.lr) and self.lr > 0, f"--lr {self.lr}: must be a positive number"),
-                  (math.isfinite(self.weight_decay) and self.weight_decay >= 0,
-                   f"--weight-decay {self.weight_decay}: must be zero or positive"),
-                  (self.crop_padding >= 0, f"crop_padding {self.crop_padding}: must be zero or positive"),
-                  (self.train_limit is None or self.train_limit >= 2, "train_limit: must be at least 2"),
-                  (self.test_limit is None or self.test_limit >= 1, "test_limit: must be at least 1"),
-                  (self.crop is None or self.crop >= 64, f"--crop {self.crop}: must be at least 64 (AlexNet's pool5 needs it)"),
-                  (self.seed >= 0, f"--seed {self.seed}: must be zero or positive")]
-        for ok, message in checks:
-            if not ok:
-                raise UserError(message)
-        return self
-
-
-PRESETS = {
-    "paper": ProbeConfig(),
-    "linear-probes": ProbeConfig(milestones=(10, 20, 30), lr_factor=0.1, weight_decay=1e-5),
-}
-
 
 def pool_size(channels: int, target: int) -> int:
     """Side of the adaptive max-pool that brings a tap near `target` dims (9600 -> 10, 6, 5, 5, 6 on AlexNet)."""
@@ -241,9 +187,11 @@ class ProbeResult:
         spread = len(self.seeds) > 1
         head = "| metric | " + " | ".join(names) + " |\n|---|" + "---|" * len(names) + "\n"
         cell = lambda t, m: f"{self.taps[t][m]:.1f}" + (f" ± {self.taps[t][m + '_std']:.1f}" if spread else "")  # noqa: E731
-        rows = [f"| {m} | " + " | ".join(cell(t, m) for t in names) + " |" for m in ("top1", "top5")]
+        metrics = [m for m in ("top1", "top5", "knn_top1", "knn_top5") if all(m in self.taps[t] for t in names)]
+        labels = {"top1": "linear top-1", "top5": "linear top-5", "knn_top1": "kNN top-1", "knn_top5": "kNN top-5"}
+        rows = [f"| {labels[m]} | " + " | ".join(cell(t, m) for t in names) + " |" for m in metrics]
         seeds = f" (mean ± std over seeds {', '.join(self.seeds)})" if spread else ""
-        return f"Linear probes: {self.trunk} on {self.dataset}{seeds}\n\n" + head + "\n".join(rows) + "\n"
+        return f"Probes: {self.trunk} on {self.dataset}{seeds}\n\n" + head + "\n".join(rows) + "\n"
 
 
 def aggregate(per_seed: dict[str, dict[str, dict[str, float]]]) -> dict[str, dict[str, float]]:
@@ -430,32 +378,56 @@ def probe_folder(trunk: Trunk, train_dir: str, val_dir: str, taps: list[str] | N
     return {t: {"top1": 100 * c[0] / len(val), "top5": 100 * c[1] / len(val)} for t, c in correct.items()}, curve
 
 
+def read_result(path: Path) -> dict:
+    """A probe result JSON, checked to hold top-1 per tap, or one line naming the damaged file.
+
+    Raises:
+        UserError: the file is cut short, garbage, or not a probe result."""
+    data = read_state(path, "delete it: the probe runs again")
+    taps = data.get("taps")
+    if not isinstance(taps, dict) or not taps or not all(
+            isinstance(m, dict) and isinstance(m.get("top1", m.get("knn_top1")), (int, float)) for m in taps.values()):
+        raise UserError(f"{path}: not a probe result (no top-1 per tap); delete it: the probe runs again")
+    return data
+
+
 def interrupted(out: str | Path) -> bool:
     """Whether OUT is an interrupted probe (per-seed states or finished seeds on disk)."""
     out = Path(out)
     return out.with_name(out.name + ".partial.json").exists() or any(out.parent.glob(f"{out.name}.seed*.state.pt"))
 
 
+@dataclass(frozen=True)
+class KNN:
+    """Weighted kNN settings of a probe (`monossl.probes.knn`): k voters, vote temperature, pooled side per tap."""
+    k: int = 200
+    temperature: float = 0.1
+    pool: int = 1
+
+
 def run_probe(trunk_spec: str, dataset: str, out: str | Path, arch: str | None = None, data_root: str | None = None,
               taps: list[str] | None = None, config: ProbeConfig = ProbeConfig(), resume: bool = False,
-              workers: int = 2, seeds: list[int] | None = None) -> ProbeResult:
-    """The `monossl probe` job: resolve the trunk and data, probe every tap for each seed, write
-    OUT.json and OUT.md. With several seeds the result holds each seed's numbers and their mean and
-    standard deviation; a baseline trunk (`random`, ...) is re-drawn with each seed. With `resume`,
-    a finished OUT is re-used and an interrupted one continues from its last epoch (else it runs)."""
+              workers: int = 2, seeds: list[int] | None = None, knn: KNN | None = None, linear: bool = True) -> ProbeResult:
+    """The `monossl probe` job: resolve the trunk and data, probe every tap for each seed (a linear probe, and a
+    weighted kNN classifier with `knn`; the kNN alone without `linear`), write OUT.json and OUT.md. With several
+    seeds the result holds each seed's numbers and their mean and standard deviation; a baseline trunk (`random`,
+    ...) is re-drawn with each seed. With `resume`, a finished OUT is re-used and an interrupted one continues
+    from its last epoch (else it runs)."""
     from monossl.nets.registry import BASELINES, resolve_trunk
 
     out = Path(out)
-    config = config.validate()
     seeds = check_seeds(list(seeds) if seeds else [config.seed])
+    if not (linear or knn):
+        raise UserError("nothing to measure: ask for the linear probe, the kNN classifier, or both")
     if out.exists() and out.is_dir():
-        raise UserError(f"{out}: is a folder; --out takes a file name such as result.json")
+        raise UserError(f"{out}: is a folder; {opt('out')} takes a file name such as result.json")
     if out.exists() and not resume:
-        raise UserError(f"{out}: exists; choose another --out or delete it")
+        raise UserError(f"{out}: exists; choose another {opt('out')} or delete it")
     if out.exists():
-        return ProbeResult(**read_json(out))
+        return ProbeResult(**{k: v for k, v in read_result(out).items() if k in ProbeResult.__dataclass_fields__})
     partial_path = out.with_name(out.name + ".partial.json")
-    done = read_json(partial_path) if resume and partial_path.exists() else {"seeds": {}, "curves": {}}
+    done = read_state(partial_path, f"delete it and the {out.name}.seed*.state.pt files, then rerun without "
+                      f"{opt('resume')}") if resume and partial_path.exists() else {"seeds": {}, "curves": {}}
     if dataset in ("cifar10", "cifar100"):
         from monossl.data.cifar import load_cifar
 
@@ -465,10 +437,12 @@ def run_probe(trunk_spec: str, dataset: str, out: str | Path, arch: str | None =
     elif dataset.startswith("folder:"):
         dirs = dataset[len("folder:"):].split(",")
         if len(dirs) != 2:
-            raise UserError(f"--dataset {dataset}: use folder:TRAIN_DIR,VAL_DIR")
+            raise OptionError("dataset", dataset, "use folder:TRAIN_DIR,VAL_DIR")
         images = None
     else:
-        raise UserError(f"--dataset {dataset}: choose cifar10, cifar100 or folder:TRAIN_DIR,VAL_DIR")
+        raise OptionError("dataset", dataset, "choose cifar10, cifar100 or folder:TRAIN_DIR,VAL_DIR")
+    if knn is not None and images is not None and knn.k > len(train.labels):
+        raise OptionError("knn_k", knn.k, f"more neighbours than the {len(train.labels)} training images")
     baseline = trunk_spec in BASELINES
     cache: dict = {}
     for seed in seeds:
@@ -483,12 +457,20 @@ def run_probe(trunk_spec: str, dataset: str, out: str | Path, arch: str | None =
         out.parent.mkdir(parents=True, exist_ok=True)
         seeded = replace(config, seed=seed)
         state_path = out.with_name(f"{out.name}.seed{seed}.state.pt")
+        norm = meta.get("input_norm", "unit")
+        metrics, curve = {}, []
         if images is not None:
-            metrics, curve = probe_arrays(trunk, (train.images, train.labels), (test.images, test.labels), train.num_classes,
-                                          taps, seeded, meta.get("input_norm", "unit"), state_path, resume, cache)
+            if linear:
+                metrics, curve = probe_arrays(trunk, (train.images, train.labels), (test.images, test.labels),
+                                              train.num_classes, taps, seeded, norm, state_path, resume, cache)
+            if knn is not None:
+                merge_metrics(metrics, knn_arrays(trunk, (train.images, train.labels), (test.images, test.labels),
+                                                  train.num_classes, taps, seeded, norm, knn, cache))
         else:
-            metrics, curve = probe_folder(trunk, dirs[0], dirs[1], taps, seeded, meta.get("input_norm", "unit"), workers,
-                                          state_path, resume)
+            if linear:
+                metrics, curve = probe_folder(trunk, dirs[0], dirs[1], taps, seeded, norm, workers, state_path, resume)
+            if knn is not None:
+                merge_metrics(metrics, knn_folder(trunk, dirs[0], dirs[1], taps, seeded, norm, knn, workers))
         done["seeds"][str(seed)], done["curves"][str(seed)] = metrics, curve
         write_json(partial_path, done)
         state_path.unlink(missing_ok=True)
@@ -500,6 +482,7 @@ def run_probe(trunk_spec: str, dataset: str, out: str | Path, arch: str | None =
         classes = len(scan_folder(dirs[0])[1])
     protocol = {**asdict(resolve_stats(config, cached=images is not None)), "seeds": seeds, "classes": classes,
                 "pooling": "full resolution" if images is not None else "adaptive max", "arch": arch_used,
+                "linear": linear, "knn": asdict(knn) if knn else None,
                 "trunk_meta": {k: v for k, v in meta.items() if k not in ("config", "seed")}, "made_by": made_by()}
     result = ProbeResult(aggregate(done["seeds"]), dataset, f"{trunk_spec} ({arch_used})", protocol=protocol,
                          seeds=done["seeds"], curves=done["curves"])
@@ -507,6 +490,75 @@ def run_probe(trunk_spec: str, dataset: str, out: str | Path, arch: str | None =
     atomic_write_text(out.with_suffix(".md"), result.to_markdown())
     partial_path.unlink(missing_ok=True)
     return result
+
+
+def merge_metrics(metrics: dict, extra: dict) -> None:
+    for tap, values in extra.items():
+        metrics.setdefault(tap, {}).update(values)
+
+
+def knn_arrays(trunk: Trunk, train, test, classes: int, taps, config: ProbeConfig, input_norm: str, knn: KNN,
+               cache: dict | None = None) -> dict[str, dict[str, float]]:
+    """Weighted kNN per tap on in-memory uint8 images (CIFAR), reusing the linear probe's cached features when
+    they are in `cache` (each tap pooled from them), else extracting pooled features."""
+    from monossl.probes.knn import knn_accuracy, normalise, pooled
+
+    features = TapFeatures(trunk, taps or trunk.tap_names, input_norm=input_norm, pool_target=None)
+    cache = {} if cache is None else cache
+    n = len(train[1])
+
+    def pooled_split(name: str, array: np.ndarray) -> dict[str, np.ndarray]:
+        for key in ((name, False), (name, True)) if name == "train" else (name,):
+            if key in cache:  # the full-resolution cache (rows 0..n-1: unflipped)
+                return {t: normalise(torch.cat([pooled(torch.from_numpy(np.asarray(f[i:i + 2048])), features.shapes[t],
+                                                       knn.pool) for i in range(0, len(array), 2048)]))
+                        for t, f in cache[key].items()}
+        out = {t: [] for t in features.taps}
+        for start in range(0, len(array), 500):
+            batch = torch.from_numpy(np.ascontiguousarray(array[start:start + 500])).permute(0, 3, 1, 2)
+            for t, v in features(batch).items():
+                out[t].append(pooled(v, features.shapes[t], knn.pool))
+        return {t: normalise(torch.cat(v)) for t, v in out.items()}
+
+    tr, te = pooled_split("train", train[0][:n]), pooled_split("test", test[0])
+    return {t: knn_accuracy(tr[t], train[1], te[t], test[1], classes, knn.k, knn.temperature) for t in features.taps}
+
+
+def knn_folder(trunk: Trunk, train_dir: str, val_dir: str, taps, config: ProbeConfig, input_norm: str, knn: KNN,
+               workers: int = 2) -> dict[str, dict[str, float]]:
+    """Weighted kNN per tap on an image folder: centre crops of both splits (no augmentation), pooled per tap."""
+    from monossl.data.folder import ImageFolder
+    from monossl.probes.knn import knn_accuracy, normalise, pooled
+
+    crop = config.crop or trunk.input_size
+    train = ImageFolder(train_dir, crop=crop, train=False, seed=config.seed, limit=config.train_limit, view="centre")
+    val = ImageFolder(val_dir, crop=crop, train=False, classes=train.classes, seed=config.seed, limit=config.test_limit,
+                      view="centre")
+    if knn.k > len(train):
+        raise OptionError("knn_k", knn.k, f"more neighbours than the {len(train)} training images")
+    features = TapFeatures(trunk, taps or trunk.tap_names, input_norm=input_norm, pool_target=None)
+
+    def split(data):
+        out = {t: [] for t in features.taps}
+        for images, _ in torch.utils.data.DataLoader(data, batch_size=64, num_workers=workers):
+            for t, v in features(images).items():
+                out[t].append(pooled(v, features.shapes[t], knn.pool))
+        return {t: normalise(torch.cat(v)) for t, v in out.items()}
+
+    tr, te = split(train), split(val)
+    return {t: knn_accuracy(tr[t], train.labels, te[t], val.labels, len(train.classes), knn.k, knn.temperature)
+            for t in features.taps}
+
+
+def probe_command(options, resume: bool = False) -> str:
+    """`monossl probe`: the linear probes (and kNN) of `options` (a `monossl.commands.ProbeOptions`)."""
+    if resume and not (Path(options.out).exists() or interrupted(options.out)):
+        raise UserError(f"{options.out}: no interrupted probe to resume; drop {opt('resume')} to start one")
+    knn = KNN(options.knn_k, options.knn_temperature, options.knn_pool) if options.knn or options.knn_only else None
+    result = run_probe(options.trunk, options.dataset, options.out, arch=options.arch, data_root=options.data_root,
+                       taps=list(options.taps) or None, config=options.protocol, resume=resume, workers=options.workers,
+                       seeds=list(options.seeds) or None, knn=knn, linear=not options.knn_only)
+    return result.to_markdown()
 
 
 def subset(data, limit: int | None, seed: int):

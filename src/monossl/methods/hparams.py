@@ -1,0 +1,85 @@
+"""Every method's own options (§3.2), each defaulting to its paper: one dataclass a method, no torch.
+
+A field is an option of `monossl pretrain METHOD` (its flag, its `--help` line, its key under `hparams` in
+config.json); its declared range is checked wherever a value comes from. A method's loop lives in its module
+(`monossl.methods.<name>`), which checks what depends on the run as a whole (`check(config, hp)`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from monossl.options import Options, option
+
+CRITIC_INITS = ("deepcluster", "wgan-gp", "smooth")
+LR_DECAYS = ("constant", "linear")
+UPSAMPLERS = ("deconv", "resize", "bilinear")
+
+
+@dataclass(frozen=True)
+class SGD(Options):
+    """RotNet's optimiser and schedule (and the supervised row's): SGD with Nesterov momentum, the rate multiplied by
+    `lr_factor` at each milestone (fractions of the run: RotNet's 30/60/80 of 100 epochs), after a linear warm-up."""
+
+    lr: float = option(0.01, "initial learning rate (RotNet's AlexNet value; its CIFAR NIN used 0.1)", above=0)
+    momentum: float = option(0.9, "SGD momentum", low=0, below=1)
+    weight_decay: float = option(5e-4, "weight decay", low=0)
+    nesterov: bool = option(True, "plain momentum instead of Nesterov's")
+    milestones: tuple[float, ...] = option((0.3, 0.6, 0.8), "fractions of the run at which the rate steps down",
+                                           low=0, high=1)
+    lr_factor: float = option(0.2, "the rate's factor at each milestone", above=0, high=1)
+    warmup: float = option(0.0, "epochs of linear warm-up to lr, per step (Goyal et al. 2017); 0: none", low=0)
+
+
+@dataclass(frozen=True)
+class RotNet(SGD):
+    hidden: int | None = option(None, "classifier width: none gives a linear head on the CIFAR trunk, 4096 on AlexNet",
+                                low=1)
+
+
+@dataclass(frozen=True)
+class Supervised(SGD):
+    hidden: int | None = option(None, "classifier width: none gives a linear head on the CIFAR trunk, 4096 on AlexNet",
+                                low=1)
+
+
+@dataclass(frozen=True)
+class DeepCluster(Options):
+    k: int = option(1000, "k-means clusters (§3.2: 1000)", low=2)
+    pca_dim: int = option(256, "PCA dimensions, whitened, before k-means", low=1)
+    kmeans_iters: int = option(20, "k-means iterations", low=1)
+    kmeans_redo: int = option(1, "k-means restarts (the best is kept)", low=1)
+    lr: float = option(0.05, "SGD learning rate", above=0)
+    momentum: float = option(0.9, "SGD momentum of the trunk and MLP (the top layer's SGD has none)", low=0, below=1)
+    weight_decay: float = option(1e-5, "weight decay", low=0)
+    hidden: int | None = option(None, "MLP width: none gives 4096 on AlexNet, 1024 on the CIFAR trunk", low=1)
+    crop_min_scale: float = option(0.08, "native random-resized crop: smallest area fraction", above=0, high=1)
+    crop_gamma: float = option(0.75, "native random-resized crop: aspect-ratio bound", above=0, high=1)
+
+
+@dataclass(frozen=True)
+class MonoGAN(Options):
+    latent: int = option(128, "generator noise dimensions", low=1)
+    gen_dim: int = option(128, "generator width: 4*gen_dim channels at 4x4 (128: WGAN-GP's DCGAN-512)", low=1)
+    upsample: str = option("deconv", "deconv: DCGAN's 4x4 stride-2 transposed convs; resize / bilinear: x2 then a 3x3 "
+                           "conv (no checkerboards)", choices=UPSAMPLERS)
+    critic_steps: int = option(5, "critic steps per generator step", low=1)
+    gp_lambda: float = option(10.0, "gradient-penalty weight", low=0)
+    lr: float = option(1e-4, "Adam learning rate of both nets", above=0)
+    lr_decay: str = option("constant", "linear: both rates fall to zero over the run (WGAN-GP's CIFAR ResNet)",
+                           choices=LR_DECAYS)
+    beta1: float = option(0.5, "Adam beta1", low=0, below=1)
+    beta2: float = option(0.9, "Adam beta2", low=0, below=1)
+    samples: int = option(64, "generator samples drawn into samples_eNNN.png each epoch", low=1)
+    critic_init: str = option("deepcluster", "the critic's init: deepcluster (the trunk's, as the random rows), wgan-gp "
+                              "(the WGAN-GP code's) or smooth (conv1 drawn spatially smooth)", choices=CRITIC_INITS)
+
+
+@dataclass(frozen=True)
+class BiGAN(Options):
+    latent: int = option(200, "latent dimensions, z ~ U(-1, 1)", low=1)
+    gen_dim: int = option(64, "generator width", low=1)
+    disc_dim: int = option(64, "joint discriminator width", low=1)
+    lr: float = option(2e-4, "Adam learning rate", above=0)
+    beta1: float = option(0.5, "Adam beta1", low=0, below=1)
+    beta2: float = option(0.999, "Adam beta2", low=0, below=1)
+    samples: int = option(32, "samples and reconstructions drawn each epoch", low=2)
