@@ -27,7 +27,7 @@ import torch.nn.functional as F
 from monossl.data.inputs import TrainInput
 from monossl.data.patches import to_unit_range
 from monossl.data.sampler import AugmentConfig, PatchSampler
-from monossl.data.sources import load_sources
+from monossl.data.specs import load_sources
 from monossl.methods import METHODS, pretrain
 from monossl.options import build
 from monossl.methods.engine import PretrainConfig

@@ -71,7 +71,14 @@ def test_registry_is_static_and_every_method_has_its_parts():
     for name, method in METHODS.items():
         module = method_module(name)
         assert callable(module.train) and callable(module.check) and module.Hparams is method.hparams
-        assert method.hparams().lr > 0  # every method has a rate, and its defaults build
+    # the defaults are the papers': RotNet's SGD, DeepCluster's k and rate, WGAN-GP's Adam and penalty, BiGAN's latent
+    paper = {"rotnet": dict(lr=0.01, momentum=0.9, weight_decay=5e-4, milestones=(0.3, 0.6, 0.8), lr_factor=0.2),
+             "deepcluster": dict(k=1000, pca_dim=256, lr=0.05, momentum=0.9, weight_decay=1e-5),
+             "monogan": dict(lr=1e-4, beta1=0.5, beta2=0.9, gp_lambda=10.0, critic_steps=5, latent=128),
+             "bigan": dict(lr=2e-4, beta1=0.5, latent=200), "supervised": dict(lr=0.01, momentum=0.9)}
+    for name, values in paper.items():
+        defaults = METHODS[name].hparams()
+        assert {k: getattr(defaults, k) for k in values} == values, name
 
 
 def test_options_take_their_declared_types_from_text_and_files():

@@ -99,13 +99,20 @@ def test_critic_has_no_batchnorm_and_penalty_differentiates():
     assert critic.trunk.features[0].weight.grad.abs().sum() > 0
 
 
-@pytest.mark.parametrize("init,baseline", [("deepcluster", "random-critic"), ("smooth", "random-critic-smooth")])
-def test_critic_starts_from_its_random_baseline(init, baseline):
-    from monossl.nets.registry import resolve_trunk
+@pytest.mark.parametrize("init,baseline", [("deepcluster", "random-critic"), ("smooth", "random-critic-smooth"),
+                                           ("wgan-gp", "random-critic-wgan-gp")])
+def test_critic_starts_from_its_random_baseline_at_every_seed(init, baseline):
+    """A run at seed s starts from the baseline drawn at seed s (one table maps the init to its baseline), and two
+    seeds start from different weights, so a second seed is a second draw of the init too."""
+    from monossl.curves import baseline_for
+    from monossl.nets.registry import CRITIC_BASELINES, resolve_trunk
 
-    start, drawn = Critic(init).trunk, resolve_trunk(baseline, seed=0)[0]
-    assert all(torch.equal(a, b) for a, b in zip(start.state_dict().values(), drawn.state_dict().values()))
-    assert start.config == drawn.config
+    assert CRITIC_BASELINES[init] == baseline
+    for seed in (0, 1):
+        start, drawn = Critic(init, seed).trunk, resolve_trunk(baseline, seed=seed)[0]
+        assert all(torch.equal(a, b) for a, b in zip(start.state_dict().values(), drawn.state_dict().values()))
+        assert start.config == drawn.config and baseline_for(start) == baseline
+    assert not torch.equal(Critic(init, 0).trunk.features[0].weight, Critic(init, 1).trunk.features[0].weight)
 
 
 def test_generator_output_shape_and_range():

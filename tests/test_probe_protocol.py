@@ -50,7 +50,10 @@ def test_crop_flip_is_a_padded_crop_and_a_flip():
         if flip[i]:
             crop = crop[:, ::-1]
         assert np.array_equal(views[i].permute(1, 2, 0).numpy(), crop)
-    assert (views == 0).any() and flip.any() and not flip.all()
+    assert (views == 0).any()  # the padding shows
+    unflipped = sum(np.array_equal(views[i].permute(1, 2, 0).numpy(), padded[i, dy[i]:dy[i] + 8, dx[i]:dx[i] + 8])
+                    for i in range(50))
+    assert 10 < 50 - unflipped < 40  # about half the views come out mirrored
 
 
 def test_seed_aggregation_gives_mean_and_sample_std():

@@ -3,16 +3,25 @@ import numpy as np
 import pytest
 
 from monossl.cli import main
-from monossl.data.sources import load_sources
-from monossl.data.synthetic import parse, render
+from monossl.data.specs import load_sources
+from monossl.data.specs import SourceSpec
+from monossl.data.synthetic import render
 from monossl.errors import UserError
 
 
-def test_spec_parser():
-    assert parse("synthetic:fractal") == ("fractal", 1) and parse("synthetic:noise:10") == ("noise", 10)
-    for bad in ("synthetic:clouds", "synthetic:noise:x", "synthetic:noise:0", "synthetic:noise:1:2"):
-        with pytest.raises(UserError):
-            parse(bad)
+def test_source_spec_grammar_is_one_parser_for_every_kind():
+    read = lambda t: (lambda s: (s.kind, s.target, s.count))(SourceSpec.parse(t))  # noqa: E731
+    assert read("synthetic:fractal") == ("synthetic", "fractal", 1) and read("synthetic:noise:10") == ("synthetic", "noise", 10)
+    assert read("cifar10:10") == ("cifar10", "", 10) and read("cifar100:1000") == ("cifar100", "", 1000)
+    assert read("folder:/data/imagenet/train:5") == ("folder", "/data/imagenet/train", 5)
+    assert read("paper:image_a") == ("paper", "image_a", None) and read("skimage:coffee") == ("skimage", "coffee", None)
+    assert read("photos/cat.jpg") == ("path", "photos/cat.jpg", None) and read("C-3PO:x.png")[0] == "path"
+    for bad, message in [("synthetic:clouds", "KIND one of deadleaves"), ("synthetic:noise:x", "whole number"),
+                         ("synthetic:noise:0", "1..10000"), ("synthetic:noise:1:2", "KIND one of"),
+                         ("cifar10:", "whole number"), ("cifar10:ten", "whole number"), ("folder:/data", "number of images"),
+                         ("paper:image_c", "NAME one of image_a, image_b"), ("skimage:lena", "NAME one of astronaut")]:
+        with pytest.raises(UserError, match=message):
+            SourceSpec.parse(bad)
 
 
 @pytest.mark.parametrize("kind", ["deadleaves", "fractal", "noise"])
@@ -44,11 +53,11 @@ def test_sources_and_generate_accept_synthetic_specs(tmp_path):
 
 
 def test_bundled_photographs_are_sources_and_unknown_names_are_refused():
-    from monossl.data.sources import PHOTOS, load_sources
+    from monossl.data.sources import PHOTOS
     from monossl.errors import UserError
 
     images, names = load_sources(["skimage:coffee"])
     assert names == ["skimage:coffee"] and images[0].shape == (400, 600, 3) and images[0].dtype == np.uint8
     assert "astronaut" in PHOTOS
-    with pytest.raises(UserError, match="choose one of astronaut"):
+    with pytest.raises(UserError, match="NAME one of astronaut"):
         load_sources(["skimage:camera"])

@@ -47,7 +47,7 @@ def run_demo(out: str | Path, data_root: str | None = None, source: str | None =
              quick: bool = False) -> Path:
     from monossl.data.inputs import TrainInput
     from monossl.data.sampler import PatchSampler
-    from monossl.data.sources import load_sources
+    from monossl.data.specs import load_sources
     from monossl.methods import check, pretrain
     from monossl.methods.config import PretrainConfig
     from monossl.nets.registry import critic_baseline

@@ -22,6 +22,7 @@ import numpy as np
 
 from monossl.errors import UserError
 from monossl.rundir import write_json
+from monossl.seeding import rng
 
 FLOOR = 1e-6
 
@@ -38,7 +39,7 @@ def patch_statistics(patches: np.ndarray, seed: int = 0) -> dict[str, float]:
     flat = flat - flat.mean(1, keepdims=True)
     # contrast-normalised, but patches under 5% RMS contrast count as nearly flat (noise on a flat image is no texture)
     flat = flat / np.maximum(np.linalg.norm(flat, axis=1, keepdims=True), 0.05 * math.sqrt(flat.shape[1]))
-    pairs = np.random.default_rng(seed).integers(0, len(flat), (2048, 2))
+    pairs = rng(seed, "rank-pairs").integers(0, len(flat), (2048, 2))
     diversity = float(np.linalg.norm(flat[pairs[:, 0]] - flat[pairs[:, 1]], axis=1).mean())
     power = np.abs(np.fft.fft2(luma - luma.mean(axis=(1, 2), keepdims=True))) ** 2
     size = luma.shape[1]
@@ -68,7 +69,7 @@ def score(stats: dict[str, float]) -> float:
 def rank_images(images: list[str], count: int = 512, seed: int = 0, out: str | Path | None = None) -> list[dict]:
     """Score every candidate and return them best first (written to `out` as JSON when given)."""
     from monossl.data.sampler import AugmentConfig, PatchSampler
-    from monossl.data.sources import load_sources
+    from monossl.data.specs import load_sources
 
     if not images:
         raise UserError("give at least one image to rank")
@@ -120,7 +121,7 @@ def permutation_p(x: list[float], y: list[float], rho: float, exact_up_to: int =
     rx, ry = rankdata(x), rankdata(y)
     n = len(rx)
     perms = (np.array(list(itertools.permutations(range(n)))) if n <= exact_up_to
-             else np.array([np.random.default_rng(i).permutation(n) for i in range(draws)]))
+             else np.array([rng(i, "permutation").permutation(n) for i in range(draws)]))
     a = (rx - rx.mean()) / np.linalg.norm(rx - rx.mean())
     b = ry[perms] - ry.mean()
     rhos = (b @ a) / np.linalg.norm(b, axis=1)

@@ -4,7 +4,7 @@ Imported lazily: `monossl.data.augment` and `monossl.data.inputs` (the options) 
 import importlib
 
 _WHERE = {"AugmentConfig": "augment", "PatchSampler": "sampler", "PatchDataset": "patches", "materialise": "patches",
-          "load_patch_dir": "patches", "load_sources": "sources", "TrainInput": "inputs"}
+          "load_patch_dir": "patches", "load_sources": "specs", "TrainInput": "inputs"}
 
 
 def __getattr__(name):

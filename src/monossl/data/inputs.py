@@ -98,7 +98,7 @@ class TrainInput(Options):
 
     def sampler(self, seed: int):
         from monossl.data.sampler import PatchSampler
-        from monossl.data.sources import load_sources
+        from monossl.data.specs import load_sources
 
         images, names = load_sources(list(self.sources), seed=seed, data_root=self.data_root)
         return PatchSampler(images, self.augment, seed, names)

@@ -185,7 +185,7 @@ def materialise(sampler: PatchSampler, count: int, out: str | Path, fmt: str = "
 
 def generate(options, resume: bool = False) -> str:
     """`monossl generate`: decode the sources, cut `options.count` patches, write them to `options.out`."""
-    from monossl.data.sources import load_sources
+    from monossl.data.specs import load_sources
 
     out = Path(options.out)
     complete = (out / "meta.json").exists()

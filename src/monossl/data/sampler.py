@@ -36,6 +36,7 @@ import torch
 
 from monossl.data.augment import AugmentConfig
 from monossl.errors import UserError
+from monossl.seeding import block_rng
 
 BLOCK = 4096
 SUPERSAMPLE = 2  # supersample: read 2**SUPERSAMPLE x 2**SUPERSAMPLE points, that many levels finer
@@ -150,7 +151,7 @@ class PatchSampler:
 
     def _draw_block(self, block: int) -> dict[str, np.ndarray]:
         cfg = self.config
-        rng = np.random.default_rng([self.seed, block])
+        rng = block_rng(self.seed, block)
         n = BLOCK
         index = block * BLOCK + np.arange(n)
         source = index % len(self.names)

@@ -29,22 +29,6 @@ KINDS = ("deadleaves", "fractal", "noise")
 HEIGHT, WIDTH = 1920, 2560
 
 
-def parse(spec: str) -> tuple[str, int]:
-    """`synthetic:KIND[:N]` -> (KIND, N)."""
-    parts = spec.split(":")
-    if len(parts) not in (2, 3) or parts[1] not in KINDS:
-        raise UserError(f"{spec}: use synthetic:KIND or synthetic:KIND:N with KIND one of {', '.join(KINDS)}")
-    if len(parts) == 2:
-        return parts[1], 1
-    try:
-        n = int(parts[2])
-    except ValueError:
-        raise UserError(f"{spec}: N must be a whole number, as in synthetic:{parts[1]}:10") from None
-    if not 1 <= n <= 10_000:
-        raise UserError(f"{spec}: N must lie in 1..10000")
-    return parts[1], n
-
-
 def render(kind: str, index: int = 0, seed: int = 0, height: int = HEIGHT, width: int = WIDTH) -> np.ndarray:
     """Image `index` of `kind` for `seed`: uint8 (height, width, 3)."""
     if kind not in KINDS:

@@ -19,13 +19,14 @@ from monossl.nets.classifier import feature_dim
 from monossl.methods.gan_nets import DCGANGenerator
 from monossl.methods.hparams import BiGAN as Hparams
 from monossl.nets.registry import build_trunk
+from monossl.seeding import init_generator
 from monossl.viz.grid import save_grid
 
 
 class Encoder(nn.Module):
-    def __init__(self, arch: str, crop: int, latent: int):
+    def __init__(self, arch: str, crop: int, latent: int, seed: int = 0):
         super().__init__()
-        self.trunk = build_trunk(arch, act="leaky")
+        self.trunk = build_trunk(arch, seed, act="leaky")
         self.linear = nn.Linear(feature_dim(self.trunk, crop), latent)
 
     def forward(self, x):
@@ -51,9 +52,9 @@ class JointDiscriminator(nn.Module):
 
 
 class BiGAN(nn.Module):
-    def __init__(self, arch: str, crop: int, hp: Hparams):
+    def __init__(self, arch: str, crop: int, hp: Hparams, seed: int = 0):
         super().__init__()
-        self.encoder = Encoder(arch, crop, hp.latent)
+        self.encoder = Encoder(arch, crop, hp.latent, seed)
         self.generator = DCGANGenerator(hp.latent, crop, hp.gen_dim)
         self.discriminator = JointDiscriminator(crop, hp.latent, hp.disc_dim)
 
@@ -94,7 +95,7 @@ def frozen(run, module: nn.Module):
 def train(run, hp: Hparams) -> None:
     cfg = run.config
     crop = crop_size(cfg.arch, cfg.input.size)
-    net = BiGAN(cfg.arch, crop, hp)
+    net = BiGAN(cfg.arch, crop, hp, cfg.seed)
     betas = (hp.beta1, hp.beta2)
     # one Adam over two groups is two Adams stepped together (Adam's state is per parameter): one step, one scaler update
     opt = torch.optim.Adam([{"params": net.discriminator.parameters()},
@@ -103,7 +104,7 @@ def train(run, hp: Hparams) -> None:
     opt = run.fabric.setup_optimizers(opt)
     augment = native_augmentation(cfg.arch, cfg.input.size)
     noise = lambda n, g=None: torch.rand(n, hp.latent, generator=g) * 2 - 1  # noqa: E731
-    fixed_z = run.fabric.to_device(noise(hp.samples, torch.Generator().manual_seed(cfg.seed)))
+    fixed_z = run.fabric.to_device(noise(hp.samples, init_generator(cfg.seed)))
     state = {"net": net, "opt": opt}
     start = run.restore(state)
     frozen_discriminator = frozen(run, net.discriminator)

@@ -42,7 +42,7 @@ def uniform_cluster_sampler(labels: np.ndarray, count: int, seed: int) -> np.nda
 
     Large clusters are subsampled and small ones repeated, so the classifier cannot win by
     predicting the biggest cluster; empty clusters are skipped."""
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(seed)  # `seed` is a derived stream: seeding.derive_seed(run seed, "clusters", epoch)
     clusters = [np.flatnonzero(labels == c) for c in np.unique(labels)]
     per = int(np.ceil(count / len(clusters)))
     picks = [rng.choice(members, per, replace=len(members) < per) for members in clusters]

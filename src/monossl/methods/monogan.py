@@ -25,6 +25,7 @@ from monossl.losses.wgan_gp import critic_loss, generator_loss, gradient_penalty
 from monossl.methods.gan_nets import DCGANGenerator
 from monossl.methods.hparams import MonoGAN as Hparams
 from monossl.nets.registry import build_trunk
+from monossl.seeding import init_generator
 from monossl.schedule import linear_lr, set_lr
 from monossl.viz.grid import save_grid
 
@@ -37,9 +38,9 @@ def check(config, hp: Hparams) -> None:
 class Critic(nn.Module):
     """The CIFAR trunk (no BatchNorm, LeakyReLU) at the chosen init, and a single linear layer."""
 
-    def __init__(self, init: str = "deepcluster"):
+    def __init__(self, init: str = "deepcluster", seed: int = 0):
         super().__init__()
-        self.trunk = build_trunk("cifar", batchnorm=False, act="leaky", init=init)
+        self.trunk = build_trunk("cifar", seed, batchnorm=False, act="leaky", init=init)
         self.linear = nn.Linear(self.trunk.out_channels * 3 * 3, 1)
 
     def forward(self, x):
@@ -58,12 +59,12 @@ def penalty_of(run, critic, real: torch.Tensor, fake: torch.Tensor) -> torch.Ten
 
 def train(run, hp: Hparams) -> None:
     cfg = run.config
-    critic, generator = Critic(hp.critic_init), DCGANGenerator(hp.latent, 32, hp.gen_dim, upsample=hp.upsample)
+    critic, generator = Critic(hp.critic_init, cfg.seed), DCGANGenerator(hp.latent, 32, hp.gen_dim, upsample=hp.upsample)
     opt_c = torch.optim.Adam(critic.parameters(), lr=hp.lr, betas=(hp.beta1, hp.beta2))
     opt_g = torch.optim.Adam(generator.parameters(), lr=hp.lr, betas=(hp.beta1, hp.beta2))
     critic, opt_c = run.fabric.setup(critic, opt_c)
     generator, opt_g = run.fabric.setup(generator, opt_g)
-    fixed_noise = run.fabric.to_device(torch.randn(hp.samples, hp.latent, generator=torch.Generator().manual_seed(cfg.seed)))
+    fixed_noise = run.fabric.to_device(torch.randn(hp.samples, hp.latent, generator=init_generator(cfg.seed)))
     state = {"critic": critic, "generator": generator, "opt_c": opt_c, "opt_g": opt_g}
     start = run.restore(state)
     data = cfg.input.unlabelled(cfg.seed)

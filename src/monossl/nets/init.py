@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from monossl.nets.trunk import Trunk
+from monossl.seeding import init_generator
 
 
 @torch.no_grad()
@@ -37,7 +38,7 @@ def kraehenbuehl_init(trunk: Trunk, images: torch.Tensor, bias: float = 0.0, bat
 def wgan_gp_init(trunk: nn.Module, seed: int = 0) -> nn.Module:
     """The WGAN-GP reference code's conv init (its `he_init`): weights ~ U(-a, a) with standard deviation
     sqrt(4 / (fan_in + fan_out)), fan_in = in * k^2 and fan_out = out * k^2 / stride^2; zero biases."""
-    gen = torch.Generator().manual_seed(seed)
+    gen = init_generator(seed)
     for m in trunk.modules():
         if isinstance(m, nn.Conv2d) and m.weight.requires_grad:
             k = m.kernel_size[0] * m.kernel_size[1]

@@ -20,11 +20,13 @@ from monossl.rundir import atomic_torch_save
 ARCHS = archs.ARCH_NAMES
 
 
-def build_trunk(arch: str, **options) -> Trunk:
-    """A fresh trunk of a named architecture (`monossl.nets.archs`)."""
+def build_trunk(arch: str, seed: int = 0, **options) -> Trunk:
+    """A fresh trunk of a named architecture (`monossl.nets.archs`), its weights drawn at `seed`: the random
+    baseline of that seed, which is also where a run at that seed starts."""
     if arch not in archs.ARCHS:
         raise OptionError("arch", arch, f"unknown architecture; choose one of {', '.join(archs.ARCHS)}")
-    return archs.build(arch, **options)
+    trunk = archs.build(arch, **options)
+    return trunk.reset_parameters(seed) if seed else trunk
 
 
 def save_trunk(path: str | Path, trunk: Trunk, arch: str, **extra) -> None:

@@ -11,6 +11,8 @@ import math
 import torch
 from torch import nn
 
+from monossl.seeding import init_generator
+
 
 class Trunk(nn.Module):
     """Base class. Subclasses fill `self.features` and `self.tap_index` (tap name -> index in features)."""
@@ -57,7 +59,7 @@ class Trunk(nn.Module):
     def reset_parameters(self, seed: int | None = None) -> "Trunk":
         """The "Random" baseline's init (DeepCluster's): conv weights ~ N(0, 2/(k*k*out)), zero bias,
         BatchNorm at identity. Seeded for reproducibility."""
-        gen = torch.Generator().manual_seed(seed) if seed is not None else None
+        gen = init_generator(seed)
         for m in self.modules():
             if isinstance(m, nn.Conv2d) and m.weight.requires_grad:
                 fan_out = m.kernel_size[0] * m.kernel_size[1] * m.out_channels

@@ -38,6 +38,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
+from monossl.data.specs import DatasetSpec
 from monossl.errors import OptionError, UserError, opt
 from monossl.provenance import made_by
 from monossl.nets.trunk import Trunk, absorb_batchnorm, prepare_input
@@ -428,19 +429,16 @@ def run_probe(trunk_spec: str, dataset: str, out: str | Path, arch: str | None =
     partial_path = out.with_name(out.name + ".partial.json")
     done = read_state(partial_path, f"delete it and the {out.name}.seed*.state.pt files, then rerun without "
                       f"{opt('resume')}") if resume and partial_path.exists() else {"seeds": {}, "curves": {}}
-    if dataset in ("cifar10", "cifar100"):
+    spec = DatasetSpec.parse(dataset)
+    dirs = spec.dirs
+    if spec.kind != "folder":
         from monossl.data.cifar import load_cifar
 
         train, test = load_cifar(dataset, data_root, train=True), load_cifar(dataset, data_root, train=False)
         train, test = subset(train, config.train_limit, config.seed), subset(test, config.test_limit, config.seed)
         images = train.images
-    elif dataset.startswith("folder:"):
-        dirs = dataset[len("folder:"):].split(",")
-        if len(dirs) != 2:
-            raise OptionError("dataset", dataset, "use folder:TRAIN_DIR,VAL_DIR")
-        images = None
     else:
-        raise OptionError("dataset", dataset, "choose cifar10, cifar100 or folder:TRAIN_DIR,VAL_DIR")
+        images = None
     if knn is not None and images is not None and knn.k > len(train.labels):
         raise OptionError("knn_k", knn.k, f"more neighbours than the {len(train.labels)} training images")
     baseline = trunk_spec in BASELINES

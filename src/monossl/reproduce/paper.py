@@ -31,7 +31,9 @@ class Row:
         """A name shared by identical runs across tables (Table 3's MonoGAN is Table 1's row j)."""
         if self.kind != "pretrain":
             return f"{self.kind}_{arch}"
-        on_sources = self.train.startswith(("image", "synthetic:", "skimage:"))
+        from monossl.data.specs import SourceSpec
+
+        on_sources = self.train in ("image_a", "image_b") or SourceSpec.parse(self.train).kind != "path"
         flags = "".join(k[0] for k, v in sorted(self.augment.items()) if v) if on_sources else ""
         return "_".join(filter(None, [self.method, self.train.replace(":", "-"), flags, arch]))
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from monossl.errors import UserError
 from monossl.data.inputs import TrainInput
 from monossl.data.paper_images import paper_image
+from monossl.data.specs import SourceSpec
 from monossl.data.sampler import AugmentConfig
 from monossl.methods import pretrain
 from monossl.methods.engine import PretrainConfig
@@ -35,7 +36,7 @@ def source_for(row: Row, table: Table, images_dir: str | None, imagenet: str | N
     """The pretraining input of a row: on-the-fly sources, or a whole dataset."""
     if row.train in ("image_a", "image_b"):
         return {"sources": (str(paper_image(row.train, images_dir, data_root)),)}
-    if row.train.startswith(("synthetic:", "skimage:")):
+    if SourceSpec.parse(row.train).kind != "path":  # synthetic:KIND, skimage:NAME, ...
         return {"sources": (row.train,)}
     if row.train in ("deka", "kilo"):
         n = 10 if row.train == "deka" else 1000

@@ -11,11 +11,11 @@ from __future__ import annotations
 import kornia.augmentation as K
 import sys
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
+from monossl.seeding import derive_seed, generator as generator_for, rng
 from monossl.viz.common import frozen_trunk, to_input
 
 # Lucid's colour-correlation square root for ImageNet, normalised by its largest column norm
@@ -49,14 +49,14 @@ def activation_maximisation(trunk_spec, layer: str, units: list[int] | None = No
     trunk.check_taps([layer])
     channels = trunk.tap_shapes([layer])[layer][0]
     if units is None:
-        units = sorted(np.random.default_rng(seed).choice(channels, size=min(8, channels), replace=False).tolist())
+        units = sorted(rng(seed, "units").choice(channels, size=min(8, channels), replace=False).tolist())
     bad = [u for u in units if not 0 <= u < channels]
     if bad:
         from monossl.errors import OptionError
 
         raise OptionError("units", bad, f"{layer} has units 0..{channels - 1}")
-    generator = torch.Generator().manual_seed(seed)
-    torch.manual_seed(seed)
+    generator = generator_for(seed, "actmax")
+    torch.manual_seed(derive_seed(seed, "actmax-torch"))
     image = FourierImage(len(units), size, generator)
     pad = size // 16
     transforms = K.AugmentationSequential(K.RandomAffine(degrees=10, scale=(0.9, 1.1), p=1.0))

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from monossl.nets.trunk import prepare_input
+from monossl.seeding import rng
 from monossl.viz.common import frozen_trunk
 
 
@@ -35,7 +36,7 @@ def retrieval(trunk_spec, images: np.ndarray, layer: str, units: list[int] | Non
     """Returns uint8 tiles (len(units) * k, H, W, 3) row by row, and the units shown."""
     scores = unit_scores(trunk_spec, images, layer, arch)
     if units is None:
-        units = sorted(np.random.default_rng(seed).choice(scores.shape[1], size=min(4, scores.shape[1]), replace=False).tolist())
+        units = sorted(rng(seed, "units").choice(scores.shape[1], size=min(4, scores.shape[1]), replace=False).tolist())
     bad = [u for u in units if not 0 <= u < scores.shape[1]]
     if bad:
         from monossl.errors import OptionError
@@ -49,23 +50,23 @@ def retrieval_images(dataset: str, data_root: str | None, trunk, arch: str | Non
     """The images to search: a CIFAR test split, or a folder's images at the trunk's input size."""
     from pathlib import Path
 
+    from monossl.data.specs import DatasetSpec
     from monossl.errors import OptionError
 
-    if dataset in ("cifar10", "cifar100"):
+    spec = DatasetSpec.parse(dataset, splits=1)
+    if spec.kind != "folder":
         from monossl.data.cifar import load_cifar
 
         return load_cifar(dataset, data_root, train=False).images
-    if dataset.startswith("folder:"):
-        from monossl.data.folder import folder_images
-        from monossl.data.sources import list_images
-        from monossl.viz.common import frozen_trunk
+    from monossl.data.folder import folder_images
+    from monossl.data.sources import list_images
+    from monossl.viz.common import frozen_trunk
 
-        side = frozen_trunk(trunk, arch)[0].input_size  # the size the trunk was built for
-        folder = dataset[len("folder:"):]
-        if not Path(folder).is_dir():
-            raise OptionError("dataset", dataset, f"{folder} is not a folder; pass folder:DIR with images inside")
-        return folder_images(list_images(Path(folder)), side, folder)
-    raise OptionError("dataset", dataset, "choose cifar10, cifar100 or folder:DIR")
+    side = frozen_trunk(trunk, arch)[0].input_size  # the size the trunk was built for
+    folder = spec.dirs[0]
+    if not Path(folder).is_dir():
+        raise OptionError("dataset", dataset, f"{folder} is not a folder; pass folder:DIR with images inside")
+    return folder_images(list_images(Path(folder)), side, folder)
 
 
 def retrieval_command(options) -> str:

@@ -15,6 +15,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from monossl.data.sources import decode_image
+from monossl.seeding import derive_seed
 from monossl.viz.common import frozen_trunk, to_input
 
 
@@ -43,7 +44,7 @@ def style_transfer(trunk_spec, content: torch.Tensor, style: torch.Tensor, style
                    content_layer: str | None = None, style_weight: float = 10.0, content_weight: float = 1.0,
                    steps: int = 50, arch: str | None = None, seed: int = 0, progress: bool = True) -> tuple[torch.Tensor, list[float]]:
     """Returns the stylised image (1, 3, H, W) in [0, 1] and the total loss after each L-BFGS step."""
-    torch.manual_seed(seed)
+    torch.manual_seed(derive_seed(seed, "style"))
     trunk, input_norm = frozen_trunk(trunk_spec, arch, seed)
     defaults = default_layers(trunk.tap_names)
     style_layers = trunk.check_taps(style_layers or defaults[0])
