@@ -67,7 +67,7 @@ def test_old_config_shape_is_read():
 
 
 def test_registry_is_static_and_every_method_has_its_parts():
-    assert list(METHODS) == ["rotnet", "deepcluster", "monogan", "bigan", "supervised"]
+    assert list(METHODS) == ["rotnet", "deepcluster", "monogan", "bigan", "supervised", "distill"]
     for name, method in METHODS.items():
         module = method_module(name)
         assert callable(module.train) and callable(module.check) and module.Hparams is method.hparams
@@ -111,12 +111,12 @@ def test_errors_speak_the_language_of_where_the_value_came_from():
         build(PretrainConfig, {"method": "rotnet", "epoch": 3}, source="run.yaml", hparams=hparams_class)
     assert "epoch: unknown setting (did you mean 'epochs'?)" in typo.value.cli_text()
     with pytest.raises(UserError) as refs:
-        check(PretrainConfig(method="deepcluster", out="x", input=TrainInput(sources=("a.png",), count=512)))
+        check(PretrainConfig(method="deepcluster", out="x", input=TrainInput(sources=("synthetic:noise",), count=512)))
     assert "lower k" in str(refs.value) and "lower --k" in refs.value.cli_text() and "--count" in refs.value.cli_text()
 
 
 def test_check_refuses_before_launch():
-    base = dict(method="deepcluster", out="x", input=TrainInput(sources=("a.png",), count=512), epochs=1, batch_size=64)
+    base = dict(method="deepcluster", out="x", input=TrainInput(sources=("synthetic:noise",), count=512), epochs=1, batch_size=64)
     with pytest.raises(UserError, match="k=1000: more clusters than the 512 training images"):
         check(PretrainConfig(**base))
     with pytest.raises(UserError, match="batch_size=1024: 512 training images"):

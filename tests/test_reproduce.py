@@ -266,7 +266,7 @@ def test_sources_table_runs_synthetic_and_bundled_photos(tiny_cifar, images_dir,
     md = (out / "sources.md").read_text()
     assert "| (astronaut) | Photo: astronaut ¹ |" in md and "## Claims, checked" in md and "mean gap" not in md
     assert "**A natural image beats every synthetic source at conv1–conv3:**" in md
-    assert "## `monossl rank` against the probes" in md and "over the 3 trained sources" in md
+    assert "## `monossl rank` against the measurements" in md and "over the 3 trained sources" in md
 
 
 def test_whole_dataset_rows_see_as_many_images_as_single_image_rows():
@@ -321,3 +321,22 @@ def test_published_reports_are_rendered_from_their_results_files(tmp_path):
         table = TABLES[results.table]
         assert render_markdown(table, results.budget, results.summary(), results.checks) == (published / f"{table.name}.md").read_text()
         assert render_csv(table, results.summary()) == (published / f"{table.name}.csv").read_bytes().decode()
+
+
+def test_table_d_distils_from_the_teacher_it_trains_and_reports_shares(tiny_cifar, images_dir, tmp_path):
+    out = tmp_path / "d"
+    assert main(["reproduce", "distill", "--budget", "smoke", "--out", str(out), "--data-root", str(tiny_cifar),
+                 "--images", str(images_dir), "--rows", "image_b,gaussian", "--workers", "0"]) == 0
+    runs = sorted(p.name for p in (out / "runs").iterdir())
+    assert runs == ["distill_gaussian-noise_cifar", "distill_image_b_fjrs_cifar", "supervised_cifar10_cifar"]  # the teacher ran first
+    config = json.loads((out / "runs" / "distill_image_b_fjrs_cifar" / "config.json").read_text())
+    assert config["hparams"]["teacher"] == str((out / "runs" / "supervised_cifar10_cifar").resolve())
+    results = json.loads((out / "distill.json").read_text())
+    assert set(results["rows"]) == {"teacher", "image_b", "gaussian"}
+    teacher = results["rows"]["teacher"]["seeds"]["0"]["top1"]
+    student = results["rows"]["image_b"]["seeds"]["0"]["top1"]
+    assert teacher["agreement"] == 100.0 and 0 <= student["student"] <= 100
+    md = (out / "distill.md").read_text()
+    row = next(line for line in md.splitlines() if line.startswith("| (image_b)"))
+    assert f"{student['student'] / teacher['student']:.2f}" in row and "share of the teacher" in md
+    assert "Not run yet: (dataset)" in md and (out / "distill.png").exists() and "curves" in results["checks"]

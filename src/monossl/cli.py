@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import errno
 import importlib
+import signal
 import sys
 import warnings
 
@@ -46,12 +47,10 @@ def add_command(sub, name: str, command: Command, path: list[str]) -> dict:
     """The full parser of one command; returns its options' flags (dotted path -> flag)."""
     p = sub.add_parser(name, help=command.summary, description=describe(command),
                        formatter_class=argparse.RawDescriptionHelpFormatter)
-    spelled = O.add_arguments(p, command.options, defaults=layered_defaults(command, path, {}))
-    if path[0] == "pretrain":
-        from monossl.methods import METHODS
-
-        spelled |= O.add_arguments(p, METHODS[path[1]].hparams, prefix="hparams.",
-                                   title=f"{path[1]} options (defaults: the method's paper)")
+    spelled = O.add_arguments(p, options_of(command), defaults=layered_defaults(command, path, {}))
+    if command.method:
+        spelled |= O.add_arguments(p, hparams_of(command), prefix="hparams.",
+                                   title=f"{command.method} options (defaults: the method's paper)")
     if command.config:
         p.add_argument("--config", metavar="FILE", help="a JSON or YAML file of these settings (a run's config.json, a "
                        "probe result, ...); options given on the command line win", default=None)
@@ -84,36 +83,48 @@ def build_parser(argv: list[str]) -> tuple[argparse.ArgumentParser, list[str], d
     return parser, path, spelled
 
 
+def options_of(command: Command):
+    if command.method:
+        from monossl.methods.config import PretrainConfig
+
+        return PretrainConfig
+    return command.options
+
+
+def hparams_of(command: Command):
+    if not command.method:
+        return None
+    from monossl.methods import METHODS
+
+    return METHODS[command.method].hparams
+
+
 def layered_defaults(command: Command, path: list[str], tree: dict) -> dict:
     """Defaults that depend on other settings: a method's batch size, a probe preset's protocol."""
-    if path and path[0] == "pretrain":
+    if command.method:
         from monossl.methods import METHODS
 
-        return {"method": path[1], "batch_size": METHODS[path[1]].default_batch}
+        return {"method": command.method, "batch_size": METHODS[command.method].default_batch}
     layered = getattr(command.options, "layered", None)
     return layered(tree) if layered else {}
 
 
 def resolve(command: Command, path: list[str], args: argparse.Namespace, spelled: dict):
     """The options instance: defaults <- layered defaults <- --config FILE <- the command line."""
-    hparams = None
-    if path[0] == "pretrain":
-        from monossl.methods import METHODS
-
-        hparams = METHODS[path[1]].hparams
-    given = O.typed(command.options, O.cli_values(args, spelled), hparams=hparams)
+    hparams, options = hparams_of(command), options_of(command)
+    given = O.typed(options, O.cli_values(args, spelled), hparams=hparams)
     from_file = {}
     if getattr(args, "config", None):
         data = O.load_file(args.config)
-        reader = getattr(command.options, "from_file", None)
-        data = reader(data, path) if reader else data
-        from_file = O.nest_leaves(command.options, data, {"hparams": hparams} if hparams else None)
+        reader = getattr(options, "from_file", None)
+        data = reader(data, command.method) if reader else data
+        from_file = O.nest_leaves(options, data, {"hparams": hparams} if hparams else None)
         base = O.merged(layered_defaults(command, path, from_file), from_file)
-        O.build(command.options, base, source=args.config, validate=False,
+        O.build(options, base, source=args.config, validate=False,
                 hparams=(lambda _: hparams) if hparams else None)  # the file's own values: one line naming its key
     tree = O.merged(from_file, given)
     tree = O.merged(layered_defaults(command, path, tree), tree)
-    return O.build(command.options, tree, source="cli", hparams=(lambda _: hparams) if hparams else None)
+    return O.build(options, tree, source="cli", hparams=(lambda _: hparams) if hparams else None)
 
 
 WRITE_ERRORS = {errno.ENOSPC: ("no space left on the device", "free some space"),
@@ -124,11 +135,14 @@ WRITE_ERRORS = {errno.ENOSPC: ("no space left on the device", "free some space")
                 errno.EPERM: ("not permitted", "choose a writable --out"),
                 errno.ELOOP: ("a symbolic-link loop", "choose a real path for --out"),
                 errno.EISDIR: ("is a folder, not a file", "give a file name"),
-                errno.ENOTDIR: ("a part of the path is a file, not a folder", "choose another --out")}
+                errno.ENOTDIR: ("a part of the path is a file, not a folder", "choose another --out"),
+                errno.EIO: ("the file could not be written", "check the disk and the file-size limit (ulimit -f)")}
 
 
 def main(argv: list[str] | None = None) -> int:
     warnings.formatwarning = lambda message, category, *a, **k: f"monossl: warning: {message}\n"
+    if hasattr(signal, "SIGXFSZ"):  # past a file-size limit, a write fails (EFBIG) instead of killing the process
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         parser, path, spelled = build_parser(argv)

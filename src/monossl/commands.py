@@ -17,7 +17,7 @@ from monossl.probes.config import PRESETS, ProbeConfig
 
 BASELINE_NAMES = ("random", "random-critic", "random-critic-smooth", "random-critic-wgan-gp", "random-sobel", "kraehenbuehl")
 TRUNK_HELP = ("a run folder, a trunk checkpoint, an exported folder, or a baseline: " + ", ".join(BASELINE_NAMES))
-TABLE_NAMES = ("table1", "table2", "table3", "table4", "sources")
+TABLE_NAMES = ("table1", "table2", "table3", "table4", "sources", "distill")
 BUDGET_NAMES = ("smoke", "cpu", "paper")
 
 
@@ -30,6 +30,7 @@ class Command:
     docs: str = "docs/usage.md"
     resumable: bool = False  # takes --resume
     config: bool = True  # takes --config FILE
+    method: str | None = None  # a pretraining run of this method (options: PretrainConfig and the method's own)
 
 
 @dataclass(frozen=True)
@@ -113,8 +114,8 @@ class ProbeOptions(Options):
 
 @dataclass(frozen=True)
 class ReproduceOptions(Options):
-    table: str | None = option(None, "which table; `sources` is ours (Table S): one MonoGAN from many sources",
-                               positional=True, choices=TABLE_NAMES)
+    table: str | None = option(None, "which table; ours: `sources` (Table S: one MonoGAN from many sources), `distill` "
+                               "(Table D: a classifier distilled from one image)", positional=True, choices=TABLE_NAMES)
     budget: str = option("cpu", "smoke (minutes, CI; judges nothing), cpu (a laptop: 5-20 CPU-min a row), paper (GPU)",
                          choices=BUDGET_NAMES)
     out: str | None = option(None, "output folder (required)", metavar="DIR")
@@ -129,6 +130,8 @@ class ReproduceOptions(Options):
     device: str = option("auto", "where to train", choices=("auto", "cpu", "cuda"))
     workers: int = option(2, "data-loading workers", low=0)
     report_only: bool = option(False, "run nothing: render the reports again from OUT/tableN.json and OUT/probes")
+    dataset: str = option("cifar10", "Table D only: the teacher's dataset (cifar100: Table D on CIFAR-100)",
+                          choices=("cifar10", "cifar100"))
 
     def validate(self):
         if not self.table:
@@ -269,10 +272,16 @@ COMMANDS: dict[str, Command | dict[str, Command]] = {
         "retrieval": Command("the 9 dataset images that activate each unit most (Fig. 5)", RetrievalOptions,
                              "monossl.viz.retrieval:retrieval_command"),
     },
+    "distill": None,  # `pretrain distill` under its own name: filled below
     "style": Command("Gatys style transfer with a trunk's features (Fig. 6)", StyleOptions, "monossl.viz.style:style_command",
                      "Gatys et al. style transfer: Gram-matrix style losses and a content loss on a trunk's taps, "
                      "optimised with L-BFGS (Fig. 6)."),
 }
+COMMANDS["distill"] = Command(
+    "distil a teacher into a random student from one image (Asano & Saeed 2023)", None, "monossl.methods:pretrain_command",
+    "Train a randomly initialised student to imitate a trained classifier on the §3.1 patches of a single image "
+    "(KL at temperature T on CutMixed views), scored each epoch on the teacher's test set.", "docs/usage.md#monossl-distill",
+    resumable=True, method="distill")
 SUMMARIES = {"pretrain": "pretrain a trunk: rotnet, deepcluster, monogan, bigan, supervised (§3.2)",
              "viz": "conv1 filters, activation maximisation, top-9 retrieval (§4.4)"}
 
@@ -282,8 +291,8 @@ def pretrain_commands() -> dict[str, Command]:
     from monossl.methods import METHODS
     from monossl.methods.config import PretrainConfig
 
-    return {name: Command(m.summary, PretrainConfig, "monossl.methods:pretrain_command", m.summary, m.docs, resumable=True)
-            for name, m in METHODS.items()}
+    return {name: Command(m.summary, PretrainConfig, "monossl.methods:pretrain_command", m.summary, m.docs, resumable=True,
+                          method=name) for name, m in METHODS.items()}
 
 
 def summary(name: str) -> str:

@@ -11,7 +11,6 @@
 """
 from __future__ import annotations
 
-import io
 import sys
 import time
 from dataclasses import replace
@@ -27,10 +26,7 @@ DEMO_PROBE = dict(epochs=12, milestones=(4, 8), train_limit=20_000)
 QUICK_PROBE = dict(epochs=1, milestones=(), train_limit=512, test_limit=256)
 
 
-def builtin_image() -> tuple[np.ndarray, str]:
-    from monossl.data.sources import bundled_photo
-
-    return bundled_photo("astronaut"), "scikit-image astronaut (public domain, NASA)"
+BUILTIN = "skimage:astronaut"  # scikit-image's astronaut photograph (Eileen Collins, NASA; public domain)
 
 
 def recipe(quick: bool):
@@ -52,29 +48,18 @@ def run_demo(out: str | Path, data_root: str | None = None, source: str | None =
     from monossl.methods.config import PretrainConfig
     from monossl.nets.registry import critic_baseline
     from monossl.probes import PRESETS, run_probe
-    from monossl.rundir import atomic_write_bytes
 
     start = time.perf_counter()
     out = Path(out)
-    run_dir, source_file = out / "monogan", out / "source.png"
+    run_dir = out / "monogan"
     mb = recipe(quick)
-    config = PretrainConfig(method="monogan", out=str(run_dir), input=TrainInput(sources=(source or str(source_file),),
+    config = PretrainConfig(method="monogan", out=str(run_dir), input=TrainInput(sources=(source or BUILTIN,),
                             count=mb.count), epochs=mb.epochs, batch_size=mb.batch_size, seed=seed, workers=workers,
                             hparams=dict(mb.hparams))
-    if source:
-        images, names = load_sources([source])
-        name = names[0]
-    else:
-        image, name = builtin_image()
-        images = [image]
     check(config)  # refuse what cannot run before anything is written
+    images, names = load_sources([source or BUILTIN])
+    name = names[0] if source else "scikit-image's astronaut photograph (public domain, NASA)"
     out.mkdir(parents=True, exist_ok=True)
-    if not source:
-        from PIL import Image
-
-        buffer = io.BytesIO()
-        Image.fromarray(images[0]).save(buffer, format="PNG")
-        atomic_write_bytes(source_file, buffer.getvalue())
     say(f"1/4 patches from {name}")
     sampler = PatchSampler(images, config.input.augment, seed=seed)
     from monossl.viz.grid import save_grid

@@ -5,8 +5,12 @@ killed at any moment (even with `kill -9`) never leaves a half-written file that
 """
 from __future__ import annotations
 
+import contextlib
+import errno
+import fcntl
 import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -67,7 +71,14 @@ def atomic_torch_save(obj: Any, path: Path) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     try:
-        torch.save(obj, tmp)
+        try:
+            torch.save(obj, tmp)
+        except RuntimeError as exc:  # torch wraps a failed write (a full disk, a file-size limit) in a RuntimeError
+            if "write" not in str(exc).lower():
+                raise
+            full = shutil.disk_usage(path.parent).free < 1 << 20
+            raise OSError(errno.ENOSPC if full else errno.EIO, os.strerror(errno.ENOSPC if full else errno.EIO),
+                          str(path)) from None
         os.chmod(tmp, 0o644)  # as every other file of a run (mkstemp creates 0600)
         os.replace(tmp, path)
     except BaseException:
@@ -87,14 +98,29 @@ class MetricsLog:
             handle.write(json.dumps(record, default=float) + "\n")
 
     def records(self) -> list[dict]:
+        """Every record; a torn last line (a kill mid-write) is dropped, anything else unreadable is refused.
+
+        Raises:
+            UserError: a line before the last is not a JSON record (the file is damaged)."""
         if not self.path.exists():
             return []
+        try:
+            lines = self.path.read_text().splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UserError(f"{self.path}: damaged ({type(exc).__name__}); delete it (the run's record of its "
+                            "epochs) or the whole run folder") from None
         out = []
-        for line in self.path.read_text().splitlines():
+        for i, line in enumerate(lines):
             try:
-                out.append(json.loads(line))
-            except json.JSONDecodeError:  # a torn last line from a kill
-                break
+                record = json.loads(line)
+                if not isinstance(record, dict):
+                    raise ValueError
+                out.append(record)
+            except ValueError:
+                if i == len(lines) - 1:  # a torn last line from a kill
+                    break
+                raise UserError(f"{self.path}: damaged (line {i + 1} is not a record); delete it (the run's record of "
+                                "its epochs) or the whole run folder") from None
         return out
 
     def truncate_after(self, key: str, value: float) -> None:
@@ -103,13 +129,51 @@ class MetricsLog:
         atomic_write_text(self.path, "".join(json.dumps(r) + "\n" for r in kept))
 
 
+LOCK = ".monossl.lock"
+
+
+@contextlib.contextmanager
+def writer_lock(target: Path, folder: bool = True):
+    """Hold a lock on an output (a folder: TARGET/.monossl.lock; a file: TARGET.lock) for as long as this process
+    writes it. A second process is refused at once, whatever the timing (`flock` is atomic, and the kernel drops
+    the lock of a killed process, so a `kill -9` never leaves a stale one). Distributed ranks other than 0 do not lock.
+
+    Raises:
+        UserError: another process holds the lock."""
+    target = Path(target)
+    if os.environ.get("RANK", "0") != "0" or os.environ.get("LOCAL_RANK", "0") != "0":
+        yield
+        return
+    if folder and target.exists() and not target.is_dir():
+        raise UserError(f"{target}: exists and is a file; choose a folder path for --out")
+    path = target / LOCK if folder else target.with_name(target.name + ".lock")
+    created = folder and not target.exists()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise UserError(f"{target}: another monossl process is writing here; wait for it to finish, or choose another "
+                        "output") from None
+    try:
+        yield
+    finally:
+        if not folder or (created and target.is_dir() and [p.name for p in target.iterdir()] == [LOCK]):
+            path.unlink(missing_ok=True)  # a refused command leaves no folder it made
+            if folder:
+                target.rmdir()
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
 def prepare_out_dir(out: Path, resume: bool) -> Path:
     """Create a run directory; refuse to write into a non-empty one unless resuming. Temporary files
     left by a kill during an atomic write (`.NAME.*.tmp`) are removed: they never held a complete file."""
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise UserError(f"{out}: exists and is a file; choose a directory path for --out")
-    if out.exists() and any(out.iterdir()) and not resume:
+    if out.exists() and any(p.name != LOCK for p in out.iterdir()) and not resume:
         raise UserError(f"{out}: directory is not empty; pass --resume to continue it or pick a new --out")
     out.mkdir(parents=True, exist_ok=True)
     for stale in out.rglob(".*.tmp"):

@@ -34,3 +34,10 @@ def linear_lr(base: float, step: int, total: int) -> float:
 def warmup_lr(lr: float, step: int, warmup_steps: int) -> float:
     """lr * (step + 1) / warmup_steps over the first `warmup_steps` steps (counted from 0), then lr."""
     return lr * min(1.0, (step + 1) / warmup_steps) if warmup_steps > 0 else lr
+
+
+def cosine_lr(base: float, step: int, total: int) -> float:
+    """base * (1 + cos(pi * step / total)) / 2: from the rate at the first step to zero at the last."""
+    import math
+
+    return base * 0.5 * (1.0 + math.cos(math.pi * min(step, total) / max(total, 1)))

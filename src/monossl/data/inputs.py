@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     import numpy as np
     from torch.utils.data import Dataset
 
-DATASETS = ("cifar10", "cifar100")
+DATASETS = ("cifar10", "cifar100", "gaussian-noise")  # gaussian-noise: `count` images of pixel noise, no labels
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,8 @@ class TrainInput(Options):
                                       "cifar10:N, folder:DIR:N, paper:image_a, skimage:NAME, synthetic:KIND[:N])",
                                       flag="--source", nargs="+", metavar="SPEC")
     patches: str | None = option(None, "a `monossl generate` output folder", metavar="DIR")
-    dataset: str | None = option(None, "a whole dataset (labels unused except by supervised)", choices=DATASETS)
+    dataset: str | None = option(None, "a whole dataset (labels unused except by supervised); gaussian-noise: --count "
+                                 "images of i.i.d. pixel noise", choices=DATASETS)
     folder: str | None = option(None, "an image folder (class subfolders give labels to supervised)", metavar="DIR")
     count: int = option(50000, "d: patches per epoch from --source", low=1)
     endless: bool = option(False, "fresh patches every epoch (else the same d patches)")
@@ -55,16 +56,24 @@ class TrainInput(Options):
     def validate(self) -> "TrainInput":
         """Checks across fields; whether exactly one input is given is checked when a run starts (`require_one`),
         so that a config can be assembled step by step."""
-        if self.dataset and self.size != 32:
+        if self.dataset in ("cifar10", "cifar100") and self.size != 32:
             raise UserError(f"{opt('dataset')} {self.dataset} holds 32x32 images but {opt('size')} is {self.size}; "
                             f"pass {opt('size')} 32")
         return self
 
     def require_one(self) -> "TrainInput":
+        """Exactly one input, and every source spec readable as written (paths that exist), before a run starts."""
+        from monossl.data.specs import SourceSpec
+
         chosen = [bool(self.sources), bool(self.patches), bool(self.dataset), bool(self.folder)]
         if sum(chosen) != 1:
             raise UserError(f"give exactly one input: {opt('sources')} SPEC..., {opt('patches')} DIR, {opt('dataset')} "
                             f"NAME or {opt('folder')} DIR")
+        for text in self.sources:
+            spec = SourceSpec.parse(text)
+            if spec.kind == "path" and not Path(spec.target).exists():
+                raise UserError(f"{text}: no such file or folder, and not a source spec (cifar10:N, folder:DIR:N, "
+                                "paper:NAME, skimage:NAME, synthetic:KIND[:N]); check the path")
         return self
 
     # -- the shape written to config.json --------------------------------------------------------
@@ -89,6 +98,10 @@ class TrainInput(Options):
             array = load_patch_dir(self.patches)
             self.check_size(array.shape[1], f"{opt('patches')} {self.patches}")
             return ArrayPatchDataset(array)
+        if self.dataset == "gaussian-noise":
+            from monossl.data.patches import NoiseDataset
+
+            return NoiseDataset(self.count, self.size, seed, self.endless)
         if self.dataset:
             return ArrayPatchDataset(self.labelled()[0])
         from monossl.data.folder import folder_images
@@ -105,7 +118,7 @@ class TrainInput(Options):
 
     def labelled(self) -> tuple["np.ndarray", "np.ndarray", int]:
         """uint8 (N, S, S, 3) images, int64 labels and the class count of `dataset` or a labelled `folder`."""
-        if self.dataset:
+        if self.dataset in ("cifar10", "cifar100"):
             from monossl.data.cifar import load_cifar
 
             data = load_cifar(self.dataset, self.data_root, train=True)
@@ -123,7 +136,7 @@ class TrainInput(Options):
 
     def length(self) -> int | None:
         """Training images per epoch, known without decoding anything (None when it is not)."""
-        if self.sources:
+        if self.sources or self.dataset == "gaussian-noise":
             return self.count
         if self.patches:
             from monossl.data.patches import patch_dir_meta

@@ -22,7 +22,7 @@ from tqdm import tqdm
 
 from monossl.data.sampler import PatchSampler
 from monossl.errors import OptionError, UserError, opt
-from monossl.rundir import atomic_write_bytes, read_json, read_state, write_json
+from monossl.rundir import LOCK, atomic_write_bytes, read_json, read_state, write_json, writer_lock
 
 
 def to_unit_range(patches_uint8: np.ndarray | torch.Tensor) -> torch.Tensor:
@@ -76,6 +76,26 @@ class ArrayPatchDataset(Dataset):
     def __getitems__(self, indices: list[int]) -> list[torch.Tensor]:
         order = np.asarray(indices)
         return list(to_unit_range(self.array[np.sort(order)][np.argsort(np.argsort(order))]).unbind(0))
+
+
+class NoiseDataset(Dataset):
+    """Images of i.i.d. Gaussian pixel noise (mean 0, std 0.5, clipped to (-1, 1)), no image behind them: the lower
+    bound of what an input can teach. Image i is a pure function of (seed, i); `endless` draws fresh ones each epoch."""
+
+    def __init__(self, length: int, size: int, seed: int = 0, endless: bool = False):
+        self.length, self.size, self.seed, self.endless, self.offset = int(length), int(size), int(seed), endless, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.offset = epoch * self.length if self.endless else 0
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __getitem__(self, index: int) -> torch.Tensor:
+        from monossl.seeding import generator
+
+        g = generator(self.seed, "gaussian-noise", index + self.offset)
+        return (torch.randn(3, self.size, self.size, generator=g) * 0.5).clamp_(-1, 1)
 
 
 def patch_dir_meta(path: str | Path) -> dict:
@@ -192,7 +212,8 @@ def generate(options, resume: bool = False) -> str:
     images, names = load_sources(list(options.sources), seed=options.seed, data_root=options.data_root)
     sampler = PatchSampler(images, options.augment, seed=options.seed, names=names)
     del images
-    materialise(sampler, options.count, out, fmt=options.format, workers=options.workers, resume=resume)
+    with writer_lock(out):
+        materialise(sampler, options.count, out, fmt=options.format, workers=options.workers, resume=resume)
     size = options.augment.size
     if complete:
         return f"{out}: already complete ({options.count} patches of {size}x{size}); nothing to do"
@@ -217,7 +238,7 @@ def patches_done(out: Path, meta: dict, resume: bool) -> int:
             raise UserError(f"{out}: {opt('resume')} with different settings than the interrupted run; "
                             f"repeat the original command or choose a new {opt('out')}")
         return int(state["done"])
-    if out.exists() and any(out.iterdir()) and not resume:
+    if out.exists() and any(p.name != LOCK for p in out.iterdir()) and not resume:
         raise UserError(f"{out}: folder is not empty; pass {opt('resume')} to continue it or choose a new {opt('out')}")
     out.mkdir(parents=True, exist_ok=True)
     for stale in ("patches.npy", "patches.npy.partial"):  # an unfinished set's pieces (no meta.json: never complete)

@@ -33,6 +33,8 @@ METHODS = {
                     H.BiGAN),
     "supervised": Method("monossl.methods.supervised", "the 'Fully supervised' rows: the trunk trained on labels",
                          H.Supervised),
+    "distill": Method("monossl.methods.distill", "distillation from one image (Asano & Saeed 2023): a student imitates "
+                      "a teacher on patches", H.Distill, 256, "docs/usage.md#monossl-distill"),
 }
 
 
@@ -71,12 +73,13 @@ def check(config):
 
 def pretrain(config, resume: bool = False):
     """Run (or resume) one pretraining job; returns the finished run. A finished run is left as it is."""
+    import os
     import shutil
     from pathlib import Path
 
     from monossl.methods.engine import Run
     from monossl.options import to_dict
-    from monossl.rundir import check_writable
+    from monossl.rundir import LOCK, check_writable, writer_lock
 
     hparams = check(config)
     config.hparams = to_dict(hparams)
@@ -84,18 +87,19 @@ def pretrain(config, resume: bool = False):
     check_writable(out)
     if resume and not (out / "config.json").exists():
         raise UserError(f"{out}: no interrupted run to resume here; drop {opt('resume')} to start one")
-    fresh = not out.exists() or not any(out.iterdir())
-    run = Run(config, resume=resume)
-    if resume and run.finished:
-        return run
-    run.prepare()
-    try:
-        method_module(config.method).train(run, hparams)
-    except UserError:
-        # refused before anything was learned: leave nothing that blocks the corrected command
-        if fresh and not run.checkpoint_path.exists() and run.fabric.is_global_zero:
-            shutil.rmtree(out, ignore_errors=True)
-        raise
+    fresh = not out.exists() or not any(p.name != LOCK for p in out.iterdir())
+    with writer_lock(out):  # a second process on this folder is refused here, before anything is touched
+        try:
+            run = Run(config, resume=resume)
+            if resume and run.finished:
+                return run
+            run.prepare()
+            method_module(config.method).train(run, hparams)
+        except UserError:
+            # refused before anything was learned: leave nothing that blocks the corrected command
+            if fresh and not (out / "checkpoint.pt").exists() and os.environ.get("RANK", "0") == "0":
+                shutil.rmtree(out, ignore_errors=True)
+            raise
     return run
 
 

@@ -14,13 +14,17 @@ from monossl.schedule import milestone_epochs, step_lr, warmup_lr
 
 def crop_size(arch: str, size: int) -> int:
     """Native crop side: AlexNets see 224/256 of the patch (224 from 256, as RotNet/DeepCluster); the CIFAR trunk all of it."""
-    return size if arch == "cifar" else round(size * 224 / 256)
+    from monossl.nets.archs import WHOLE_PATCH
+
+    return size if arch in WHOLE_PATCH else round(size * 224 / 256)
 
 
-def native_augmentation(arch: str, size: int) -> nn.Module:
-    """RotNet's (and the supervised baseline's) views: random crops (padded by 4 on the CIFAR trunk) and flips."""
+def native_augmentation(arch: str, size: int, padding: int = 4, flip: bool = True) -> nn.Module:
+    """RotNet's (and the supervised baseline's) views: random crops (zero-padded by `padding` where the trunk sees
+    the whole patch) and left-right flips."""
     crop = crop_size(arch, size)
-    return nn.Sequential(K.RandomCrop((crop, crop), padding=4 if crop == size else 0), K.RandomHorizontalFlip())
+    views = [K.RandomCrop((crop, crop), padding=padding if crop == size else 0)] if (padding or crop != size) else []
+    return nn.Sequential(*views, *([K.RandomHorizontalFlip()] if flip else []))
 
 
 def head_width(hp, arch: str) -> int | None:

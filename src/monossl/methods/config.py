@@ -58,10 +58,10 @@ class PretrainConfig(Options):
         return build(cls, upgrade(data), source=source, hparams=hparams_class)
 
     @staticmethod
-    def from_file(data: dict, path: list[str]) -> dict:
+    def from_file(data: dict, method: str) -> dict:
         """`pretrain METHOD --config FILE`: the file in today's shape, refused when it configures another method."""
-        if data.get("method", path[1]) != path[1]:
-            raise UserError(f"--config: it configures {data['method']!r}, not {path[1]!r}; run `monossl pretrain "
+        if data.get("method", method) != method:
+            raise UserError(f"--config: it configures {data['method']!r}, not {method!r}; run `monossl pretrain "
                             f"{data['method']}`")
         return upgrade(data)
 

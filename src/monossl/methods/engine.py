@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import pickle
 import sys
 import time
 from pathlib import Path
@@ -24,9 +25,9 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
 from monossl.methods.config import RESUMABLE, PretrainConfig
-from monossl.errors import UserError
+from monossl.errors import OptionError, UserError
 from monossl.nets.registry import save_trunk
-from monossl.rundir import MetricsLog, prepare_out_dir, read_json, write_json
+from monossl.rundir import MetricsLog, prepare_out_dir, read_state, write_json
 from monossl.seeding import derive_seed
 
 class Run:
@@ -64,7 +65,11 @@ class Run:
         if self.fabric.is_global_zero:
             config_path = self.out / "config.json"
             if self.resume and config_path.exists():
-                previous = PretrainConfig.from_dict(read_json(config_path)).to_dict()
+                fix = f"delete {config_path.name} and start a new run without --resume (or choose a new --out)"
+                try:
+                    previous = PretrainConfig.from_dict(read_state(config_path, fix)).to_dict()
+                except OptionError as exc:
+                    raise UserError(f"{config_path}: does not describe a monossl run ({exc}); {fix}") from None
                 mine = self.config.to_dict()
                 differ = sorted(k for k in mine if k not in RESUMABLE and previous.get(k) != mine[k])
                 if differ:
@@ -197,11 +202,18 @@ class Run:
         """Load the last checkpoint into `state` when resuming; returns the epoch to start from."""
         if not (self.resume and self.checkpoint_path.exists()):
             return 0
-        rest = self.fabric.load(self.checkpoint_path, state)
-        state.update(rest)
-        torch.set_rng_state(state["rng"])
-        self.global_step = int(state["global_step"])
-        self.cpu_seconds = float(state.get("cpu_seconds", 0.0))
+        try:
+            rest = self.fabric.load(self.checkpoint_path, state)
+            state.update(rest)
+            torch.set_rng_state(state["rng"])
+            self.global_step = int(state["global_step"])
+            self.cpu_seconds = float(state.get("cpu_seconds", 0.0))
+            int(state["epoch"])
+        except (RuntimeError, ValueError, KeyError, TypeError, EOFError, OSError, pickle.UnpicklingError) as exc:
+            if isinstance(exc, OSError) and exc.errno is not None:
+                raise
+            raise UserError(f"{self.checkpoint_path}: {checkpoint_problem(exc)}; delete the run folder and start again "
+                            "without --resume, or resume with the command that made it") from None
         if self.fabric.is_global_zero:
             self.metrics.truncate_after("epoch", int(state["epoch"]))
         return int(state["epoch"])
@@ -216,6 +228,24 @@ class Run:
             print(f"trunk written to {self.trunk_path}", file=sys.stderr, flush=True)
         self.fabric.barrier()
         return self.trunk_path
+
+
+def checkpoint_problem(exc: BaseException) -> str:
+    """What is wrong with a checkpoint that would not load, in a few words: the first mismatching weight with its
+    expected and found shapes, or that the file is cut short or is not a checkpoint."""
+    text = str(exc)
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("size mismatch for"):  # "... copying a param with shape X from checkpoint, the shape in ..."
+            name = line[len("size mismatch for "):].split(":")[0]
+            found = line.split("with shape ")[1].split(" from")[0]
+            expected = line.split("current model is ")[1].rstrip(".")
+            return f"from another method or architecture ({name}: expected {expected}, found {found})"
+        if line.startswith(("Missing key(s)", "Unexpected key(s)")):
+            return f"from another method or architecture ({line[:120]})"
+    if isinstance(exc, KeyError):
+        return f"not a monossl checkpoint (no {exc})"
+    return f"cut short or not a checkpoint ({type(exc).__name__})"
 
 
 def cpu_clock() -> float:

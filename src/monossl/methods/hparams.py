@@ -83,3 +83,42 @@ class BiGAN(Options):
     beta1: float = option(0.5, "Adam beta1", low=0, below=1)
     beta2: float = option(0.999, "Adam beta2", low=0, below=1)
     samples: int = option(32, "samples and reconstructions drawn each epoch", low=2)
+
+
+@dataclass(frozen=True)
+class Distill(Options):
+    """Knowledge distillation from one image (Asano & Saeed, ICLR 2023): a random student imitates a trained
+    teacher on augmented patches; no training image, no label."""
+
+    teacher: str = option("", "the teacher: a supervised run folder (its classifier.pt) or a TorchScript classifier "
+                          "file (required)", metavar="RUN_OR_FILE")
+    teacher_norm: str = option("unit", "the teacher's input: unit, images in (-1, 1) as every monossl net; imagenet, "
+                               "mean/std normalised as torchvision models", choices=("unit", "imagenet"))
+    eval: str | None = option(None, "the labelled test set the student is scored on each epoch: cifar10, cifar100 or "
+                              "folder:TRAIN_DIR,VAL_DIR (its VAL_DIR); default: cifar10 or cifar100 by the teacher's "
+                              "class count")
+    temperature: float = option(8.0, "softmax temperature T of the KL loss, which is scaled by T^2 (the anchor: 8)",
+                                above=0)
+    hard_weight: float = option(0.0, "weight of a cross-entropy to the teacher's hard labels added to the KL loss",
+                                low=0)
+    cutmix: float = option(1.0, "probability that a batch is CutMixed between its own patches", low=0, high=1)
+    cutmix_alpha: float = option(1.0, "CutMix's Beta(alpha, alpha) mixing weight", above=0)
+    mixup: float = option(0.0, "probability that a batch is mixed up instead (applied when CutMix is not)", low=0, high=1)
+    mixup_alpha: float = option(1.0, "mixup's Beta(alpha, alpha) mixing weight", above=0)
+    view_padding: int = option(4, "pad-and-crop views: zero padding before the random crop (0: no crop)", low=0)
+    view_flip: bool = option(True, "left-right flips of the views off")
+    optimiser: str = option("adam", "adam (the anchor's) or sgd (momentum 0.9, Nesterov)", choices=("adam", "sgd"))
+    lr: float = option(1e-3, "learning rate (the anchor: Adam 1e-3)", above=0)
+    weight_decay: float = option(0.0, "weight decay", low=0)
+    lr_decay: str = option("constant", "the rate over the run: constant, cosine (to zero at the end) or linear",
+                           choices=("constant", "cosine", "linear"))
+    warmup: float = option(0.0, "epochs of linear warm-up, per step", low=0)
+    hidden: int | None = option(None, "student head width: none gives a linear head", low=1)
+
+    def validate(self):
+        if self.cutmix + self.mixup > 1:
+            from monossl.errors import OptionError
+
+            raise OptionError("mixup", self.mixup, f"CutMix ({self.cutmix}) and mixup are chosen per batch: their "
+                              "probabilities add up to at most 1")
+        return self

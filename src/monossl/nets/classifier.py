@@ -59,7 +59,9 @@ def save_classifier(path: str | Path, model: Classifier, arch: str, classes: int
     from monossl.rundir import atomic_torch_save
 
     model = getattr(model, "module", model)
-    options = {k: v for k, v in model.trunk.config.items() if k != "width"}
+    from monossl.nets.archs import options_of
+
+    options = options_of(arch, model.trunk)
     in_dim = feature_dim(model.trunk, input_size)
     atomic_torch_save({"arch": arch, "arch_options": options, "trunk": model.trunk.state_dict(),
                        "head": model.head.state_dict(), "classes": int(classes), "input_size": int(input_size),

@@ -30,7 +30,7 @@ def build_trunk(arch: str, seed: int = 0, **options) -> Trunk:
 
 
 def save_trunk(path: str | Path, trunk: Trunk, arch: str, **extra) -> None:
-    options = {k: v for k, v in trunk.config.items() if k not in ("width",)}
+    options = archs.options_of(arch, trunk)
     atomic_torch_save({"arch": arch, "arch_options": options, "trunk": trunk.state_dict(), **extra}, Path(path))
 
 
@@ -59,8 +59,15 @@ def load_trunk(spec: str | Path, arch: str | None = None) -> tuple[Trunk, str, d
     if "trunk" in obj and "arch" in obj:
         if arch and arch != obj["arch"]:
             raise UserError(f"{path}: holds a {obj['arch']!r} trunk but --arch {arch} was given; drop --arch")
-        trunk = build_trunk(obj["arch"], **obj.get("arch_options", {}))
-        trunk.load_state_dict(obj["trunk"])
+        try:
+            trunk = build_trunk(obj["arch"], **obj.get("arch_options", {}))
+            trunk.load_state_dict(obj["trunk"])
+        except (RuntimeError, TypeError, OptionError) as exc:
+            from monossl.methods.engine import checkpoint_problem
+
+            problem = checkpoint_problem(exc).replace("from another method or architecture", "weights that do not fit "
+                                                      f"the {obj['arch']!r} architecture it records")
+            raise UserError(f"{path}: {problem}; the file is damaged or foreign") from None
         return trunk, obj["arch"], {k: v for k, v in obj.items() if k != "trunk"}
     if arch is None:
         raise UserError(f"{path}: a plain state_dict records no architecture; pass --arch alexnet|alexnet-small|cifar")

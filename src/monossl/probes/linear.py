@@ -42,7 +42,7 @@ from monossl.data.specs import DatasetSpec
 from monossl.errors import OptionError, UserError, opt
 from monossl.provenance import made_by
 from monossl.nets.trunk import Trunk, absorb_batchnorm, prepare_input
-from monossl.rundir import atomic_torch_save, atomic_write_text, read_state, write_json
+from monossl.rundir import atomic_torch_save, atomic_write_text, read_state, write_json, writer_lock
 from monossl.probes.config import PRESETS, ProbeConfig
 from monossl.schedule import set_lr
 from monossl.seeding import check_seeds, derive_seed, generator, rng
@@ -215,10 +215,16 @@ class TrainState:
     def load(self, resume: bool) -> tuple[int, list[dict]]:
         if not (resume and self.path and self.path.exists()):
             return 0, []
-        state = torch.load(self.path, map_location="cpu", weights_only=False)
-        self.probes.load_state_dict(state["probes"])
-        self.optimiser.load_state_dict(state["optim"])
-        return int(state["epoch"]), list(state.get("curve", []))
+        try:
+            state = torch.load(self.path, map_location="cpu", weights_only=False)
+            self.probes.load_state_dict(state["probes"])
+            self.optimiser.load_state_dict(state["optim"])
+            return int(state["epoch"]), list(state.get("curve", []))
+        except Exception as exc:  # noqa: BLE001 - any failure to read it back means it cannot be trusted
+            from monossl.methods.engine import checkpoint_problem
+
+            raise UserError(f"{self.path}: {checkpoint_problem(exc)}; delete it (the probe of this seed starts "
+                            "again) and rerun") from None
 
     def save(self, epoch: int, curve: list[dict]) -> None:
         if self.path:
@@ -406,9 +412,18 @@ class KNN:
     pool: int = 1
 
 
-def run_probe(trunk_spec: str, dataset: str, out: str | Path, arch: str | None = None, data_root: str | None = None,
-              taps: list[str] | None = None, config: ProbeConfig = ProbeConfig(), resume: bool = False,
-              workers: int = 2, seeds: list[int] | None = None, knn: KNN | None = None, linear: bool = True) -> ProbeResult:
+def run_probe(trunk_spec: str, dataset: str, out: str | Path, *args, **kwargs) -> ProbeResult:
+    """`probe`, holding the lock on OUT (a second process probing into the same OUT is refused)."""
+    out = Path(out)
+    if out.is_dir():
+        raise UserError(f"{out}: is a folder; {opt('out')} takes a file name such as result.json")
+    with writer_lock(out, folder=False):
+        return probe(trunk_spec, dataset, out, *args, **kwargs)
+
+
+def probe(trunk_spec: str, dataset: str, out: str | Path, arch: str | None = None, data_root: str | None = None,
+          taps: list[str] | None = None, config: ProbeConfig = ProbeConfig(), resume: bool = False,
+          workers: int = 2, seeds: list[int] | None = None, knn: KNN | None = None, linear: bool = True) -> ProbeResult:
     """The `monossl probe` job: resolve the trunk and data, probe every tap for each seed (a linear probe, and a
     weighted kNN classifier with `knn`; the kNN alone without `linear`), write OUT.json and OUT.md. With several
     seeds the result holds each seed's numbers and their mean and standard deviation; a baseline trunk (`random`,

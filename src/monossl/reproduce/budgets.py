@@ -31,6 +31,7 @@ class Protocol:
     probe_train_limit: int | None = None  # a seeded subset with an equal share per class; None: all
     probe_test_limit: int | None = None
     probe_crop: int | None = None  # folder probes' input side; None: the trunk's own (224 for AlexNet)
+    arch: str | None = None  # the trunk (a distillation student), when not the table's own
 
 
 @dataclass(frozen=True)
@@ -38,14 +39,17 @@ class Budget:
     name: str
     cifar: Protocol
     imagenet: Protocol
+    distill: Protocol  # Table D: the teacher ("supervised") and the student ("distill")
 
     def protocol(self, table) -> Protocol:
-        """The protocol of a table's family: `imagenet` for Table 2, `cifar` for the CIFAR tables."""
+        """The protocol of a table's family: `imagenet` for Table 2, `distill` for Table D, `cifar` for the others."""
         return getattr(self, family(table))
 
 
 def family(table) -> str:
     """Which protocol of a budget a table runs under."""
+    if table.measure == "classifier":
+        return "distill"
     return "imagenet" if table.probe_dataset == "imagenet" else "cifar"
 
 
@@ -54,19 +58,25 @@ SMOKE_METHODS = {
     "rotnet": MethodBudget(256, 1, 32),
     "deepcluster": MethodBudget(256, 1, 32, {"k": 10, "hidden": 128}),
     "bigan": MethodBudget(256, 1, 32, {"gen_dim": 16}),
-    "supervised": MethodBudget(0, 1, 64),
+    "supervised": MethodBudget(0, 1, 32),
 }
 
 # RotNet's CIFAR rate (its NIN's 0.1; the method default 0.01 is its AlexNet's) after a linear warm-up that the CIFAR
 # trunk's linear head needs; the supervised row likewise (docs/research/budgets.md, "RotNet's learning rate").
 ROTNET_CIFAR = {"lr": 0.1, "warmup": 0.5}
 SUPERVISED_CIFAR = {"lr": 0.1, "warmup": 1}
+SUPERVISED_CPU = MethodBudget(0, 30, 128, SUPERVISED_CIFAR)  # Table 1 (a); Table D's teacher (the same run)
+
+# Table D's student: the anchor's Adam, T = 8 and CutMix; the cpu budget's length and rate (docs/research/distill.md)
+DISTILL_CPU = MethodBudget(12800, 30, 256, {"lr": 1e-3})
+DISTILL_PAPER = MethodBudget(50000, 1000, 512, {"lr": 1e-3})  # Asano & Saeed (2023): Adam 1e-3, batch 512, 1000 epochs
 
 BUDGETS = {
     "smoke": Budget(
         "smoke",
         Protocol(SMOKE_METHODS, probe_epochs=2, probe_train_limit=1000, probe_test_limit=500),
-        Protocol(SMOKE_METHODS, size=128, probe_epochs=2, probe_train_limit=200, probe_test_limit=100, probe_crop=112)),
+        Protocol(SMOKE_METHODS, size=128, probe_epochs=2, probe_train_limit=200, probe_test_limit=100, probe_crop=112),
+        Protocol({"supervised": SMOKE_METHODS["supervised"], "distill": MethodBudget(256, 1, 32)})),
     "cpu": Budget(
         "cpu",
         Protocol({
@@ -77,7 +87,7 @@ BUDGETS = {
             "rotnet": MethodBudget(25600, 5, 128, ROTNET_CIFAR),
             "deepcluster": MethodBudget(20000, 15, 128, {"k": 100}),
             "bigan": MethodBudget(12800, 8, 64, {"gen_dim": 32}),
-            "supervised": MethodBudget(0, 30, 128, SUPERVISED_CIFAR),
+            "supervised": SUPERVISED_CPU,
         }),
         # Table 2's stand-in, not the paper's protocol: AlexNet on 112-px crops of S = 128, probes on a subset of a
         # small folder (docs/research/budgets.md, "Table 2 on a laptop")
@@ -86,7 +96,8 @@ BUDGETS = {
             "deepcluster": MethodBudget(5000, 5, 64, {"k": 50}),
             "bigan": MethodBudget(3000, 2, 32, {"gen_dim": 32}),
             "supervised": MethodBudget(0, 10, 64),
-        }, size=128, probe_train_limit=4000, probe_test_limit=500, probe_crop=112)),
+        }, size=128, probe_train_limit=4000, probe_test_limit=500, probe_crop=112),
+        Protocol({"supervised": SUPERVISED_CPU, "distill": DISTILL_CPU})),
     "paper": Budget(
         "paper",
         Protocol({
@@ -106,5 +117,6 @@ BUDGETS = {
             "deepcluster": MethodBudget(1281167, 500, 256),
             "bigan": MethodBudget(1281167, 100, 128),
             "supervised": MethodBudget(0, 90, 256),
-        }, size=256)),
+        }, size=256),
+        Protocol({"supervised": MethodBudget(0, 100, 128, SUPERVISED_CIFAR), "distill": DISTILL_PAPER}, arch="wrn-16-4")),
 }

@@ -201,6 +201,53 @@ def _paper_images_not_special(s, taps, margin):
     return verdict, f"Best other photograph ({photo}) {mean(s, photo, taps):.1f} against ({paper}) {mean(s, paper, taps):.1f} ({diff:+.1f})."
 
 
+# ---- Table D (ours): distillation from one image ----
+PHOTOS_D, SYNTHETIC_D = ("image_a", "image_b", "astronaut"), ("deadleaves", "fractal", "noise")
+TARGET_SHARE = 0.85
+
+
+def _recovers_teacher(s, taps, margin):
+    c = taps[0]
+    teacher, student = s["teacher"]["mean"][c], s["image_b"]["mean"][c]
+    diff = student - TARGET_SHARE * teacher
+    return compare(diff, margin), (f"Image B's student {student:.1f} against the teacher's {teacher:.1f}: "
+                                   f"{student / teacher:.2f} of it ({diff:+.1f} points from {TARGET_SHARE:.0%}).")
+
+
+def _photo_beats_synthetic_d(s, taps, margin):
+    photo, syn = _best(s, PHOTOS_D, taps), _best(s, SYNTHETIC_D, taps)
+    if photo is None or syn is None:
+        return "not checked", f"Needs a photograph row (one of {_named(PHOTOS_D)}) and a synthetic row (one of {_named(SYNTHETIC_D)})."
+    diff = mean(s, photo, taps) - mean(s, syn, taps)
+    return compare(diff, margin), f"Best photograph ({photo}) {mean(s, photo, taps):.1f}, best synthetic ({syn}) {mean(s, syn, taps):.1f} ({diff:+.1f})."
+
+
+def _beats_gaussian(s, taps, margin):
+    rows = [k for k in (*PHOTOS_D, *SYNTHETIC_D) if k in s]
+    if not rows:
+        return "not checked", f"Needs a source row (one of {_named(PHOTOS_D + SYNTHETIC_D)})."
+    gains = {k: mean(s, k, taps) - mean(s, "gaussian", taps) for k in rows}
+    verdicts = [compare(g, margin) for g in gains.values()]
+    verdict = FAILS if FAILS in verdicts else HOLDS if all(v == HOLDS for v in verdicts) else UNSURE
+    return verdict, "Over pure Gaussian noise: " + ", ".join(f"({k}) {g:+.1f}" for k, g in gains.items()) + "."
+
+
+def _dataset_upper_bound(s, taps, margin):
+    best = _best(s, (*PHOTOS_D, *SYNTHETIC_D), taps)
+    if best is None:
+        return "not checked", f"Needs a source row (one of {_named(PHOTOS_D + SYNTHETIC_D)})."
+    diff = mean(s, "dataset", taps) - mean(s, best, taps)
+    return compare(diff, margin), f"The training images {mean(s, 'dataset', taps):.1f} against the best single source ({best}) {mean(s, best, taps):.1f} ({diff:+.1f})."
+
+
+DISTILL_CLAIMS = (
+    Claim(f"One image (Image B) recovers at least {TARGET_SHARE:.0%} of the teacher's accuracy:", ("teacher", "image_b"),
+          _recovers_teacher),
+    Claim("A photograph teaches the student more than any synthetic source:", (), _photo_beats_synthetic_d),
+    Claim("Every source teaches more than pure Gaussian noise:", ("gaussian",), _beats_gaussian),
+    Claim("The real training images teach more than any single source:", ("dataset",), _dataset_upper_bound),
+)
+
 TABLE2_PAIRS = (("d", ("e", "f")), ("i", ("j", "k")), ("n", ("o", "p")))
 
 CLAIMS: dict[str, tuple[Claim, ...]] = {
@@ -227,6 +274,8 @@ CLAIMS: dict[str, tuple[Claim, ...]] = {
         Claim("A synthetic source, no photograph at all, beats random weights:", (), _synthetic_beats_random),
         Claim("The paper's images are not special: another photograph teaches as much:", (), _paper_images_not_special),
     ),
+    "distill": DISTILL_CLAIMS,
+    "distill-cifar100": DISTILL_CLAIMS,
     "table4": (
         Claim("The single image matches or beats full supervision at conv1:", ("a", "f"), _matches_supervised_conv1("f", "a")),
         Claim("The gap to full supervision grows with depth:", ("a", "f"), _gap_grows("f", "a")),

@@ -47,6 +47,13 @@ class Table:
     taps: tuple[str, ...]
     rows: tuple[Row, ...]
     extra: tuple[str, ...] = ()  # measured columns beyond the taps' linear probes (kNN accuracies, ...)
+    measure: str = "probe"  # probe: linear probes of each row's trunk; classifier: each row's classifier on its test set
+    relative: tuple[str, str] | None = None  # (column, row): a column of ratios of each row's column to that row's
+
+    @property
+    def judged(self) -> tuple[str, ...]:
+        """The columns the claims compare and the noise margin pools: the taps, else the first measured column."""
+        return self.taps or self.extra[:1]
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -131,4 +138,28 @@ SOURCES = Table("sources", "Table S (ours): which single source teaches most? Mo
     Row("noise", "Coloured noise", None, "pretrain", "monogan", "synthetic:noise"),
 ))
 
-TABLES = {t.name: t for t in (TABLE1, TABLE2, TABLE3, TABLE4, SOURCES)}
+def distill_table(dataset: str = "cifar10") -> Table:
+    """Table D (ours): a classifier of `dataset` distilled into a random student from one image, from others, and
+    from no image; the student's top-1 on the test set, its agreement with the teacher, and the share of the
+    teacher's accuracy it recovers."""
+    name = "distill" if dataset == "cifar10" else f"distill-{dataset}"
+    upper = "CIFAR-10" if dataset == "cifar10" else "CIFAR-100"
+    return Table(name, f"Table D (ours): distilling a {upper} classifier from one image (student top-1 on the test set)",
+                 dataset, "cifar", (), (
+        Row("teacher", "Teacher: supervised on the labels", None, "pretrain", "supervised", dataset,
+            note=f"the supervised CIFAR trunk and its linear head, trained on {upper}'s labels (Table 1 (a) for CIFAR-10)"),
+        Row("dataset", f"Student from {upper}'s training images", None, "pretrain", "distill", dataset,
+            note="the upper bound: the real training images, without their labels"),
+        Row("image_a", "Student from Image A", None, "pretrain", "distill", "image_a"),
+        Row("image_b", "Student from Image B", None, "pretrain", "distill", "image_b"),
+        Row("astronaut", "Student from a photo (astronaut)", None, "pretrain", "distill", "skimage:astronaut"),
+        Row("deadleaves", "Student from dead leaves", None, "pretrain", "distill", "synthetic:deadleaves"),
+        Row("fractal", "Student from a fractal", None, "pretrain", "distill", "synthetic:fractal"),
+        Row("noise", "Student from coloured noise", None, "pretrain", "distill", "synthetic:noise"),
+        Row("gaussian", "Student from pure Gaussian noise", None, "pretrain", "distill", "gaussian-noise",
+            note="the lower bound: i.i.d. pixel noise, no image at all"),
+    ), extra=("student", "agreement"), measure="classifier", relative=("student", "teacher"))
+
+
+DISTILL = distill_table("cifar10")
+TABLES = {t.name: t for t in (TABLE1, TABLE2, TABLE3, TABLE4, SOURCES, DISTILL, distill_table("cifar100"))}

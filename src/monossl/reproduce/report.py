@@ -50,7 +50,8 @@ def render_markdown(table: Table, budget: str, summary: dict, checks: dict | Non
     with_paper = comparable(table, summary)
     ours_only = not has_paper(table)
     columns = list(table.columns)
-    header = ["row", "method"] + columns + ([] if ours_only else ["mean gap"]) + ["seeds", "CPU-min"]
+    header = (["row", "method"] + columns + ([f"share of the {table.relative[1]}"] if table.relative else [])
+              + ([] if ours_only else ["mean gap"]) + ["seeds", "CPU-min"])
     cells_are = "top-1 %" if ours_only or not with_paper else "ours (paper), top-1 %"
     lines = [f"# {table.title}", "", f"Budget: `{budget}`. Cells: {cells_are}; ± the sample standard deviation over seeds "
              "where a row ran at several." + ("" if ours_only else " Gap: ours − paper, averaged over layers.")
@@ -68,7 +69,9 @@ def render_markdown(table: Table, budget: str, summary: dict, checks: dict | Non
         gap = mean_gap(table, row, s, with_paper)
         label = row.label + (" ¹" if row.note else "")
         minutes = "" if s["minutes"] is None else f"{s['minutes']:.1f}"
+        share = relative(table, summary, row.key)
         lines.append(f"| ({row.key}) | {label} | " + " | ".join(cell(table, row, s, c, i, with_paper) for i, c in enumerate(columns))
+                     + ("" if not table.relative else f" | {'' if share is None else f'{share:.2f}'}")
                      + ("" if ours_only else f" | {'' if gap is None else f'{gap:+.1f}'}") + f" | {s['n']} | {minutes} |")
     if not finished:
         lines.append("No row has finished yet.")
@@ -82,20 +85,31 @@ def render_markdown(table: Table, budget: str, summary: dict, checks: dict | Non
         lines += ["", f"![accuracy against depth]({table.name}.png)"]
     lines += [""] + conclusions_section(table, summary, budget)
     if checks and "rank" in checks:
-        lines += rank_section(checks["rank"])
+        lines += rank_section(checks["rank"], table.judged[-1] if not table.taps else "conv2")
     return "\n".join(lines)
 
 
-def rank_section(check: dict) -> list[str]:
-    """`monossl rank`'s score of each trained source against its conv2 probe (`monossl.rank.validate`'s result)."""
-    lines = ["## `monossl rank` against the probes", "",
-             f"Spearman correlation between `monossl rank`'s score and the conv2 probe over the {check['n']} trained "
-             f"sources: **{check['spearman']:+.2f}** (the goal is at least +0.6; one-sided permutation p = "
-             f"{check['p_value']:.3f}: the share of random pairings that correlate as well).", "",
-             "| source | rank score | conv2 top-1 |", "|---|---|---|"]
+def rank_section(check: dict, column: str = "conv2") -> list[str]:
+    """`monossl rank`'s score of each trained source against its measured `column` (`monossl.rank.validate`)."""
+    what = "conv2 probe" if column == "conv2" else f"{column} top-1"
+    lines = ["## `monossl rank` against the measurements", "",
+             f"Spearman correlation between `monossl rank`'s score and the {what} over the {check['n']} trained "
+             f"sources: **{check['spearman']:+.2f}** (one-sided permutation p = {check['p_value']:.3f}: the share of "
+             "random pairings that correlate as well).", "",
+             f"| source | rank score | {what} |", "|---|---|---|"]
     for key in sorted(check["scores"], key=lambda k: -check["scores"][k]):
         lines.append(f"| ({key}) | {check['scores'][key]:.4f} | {check['probed'][key]:.1f} |")
     return lines + [""]
+
+
+def relative(table: Table, summary: dict, key: str) -> float | None:
+    """A row's `table.relative` column as a share of the reference row's (Table D: student / teacher top-1)."""
+    if not table.relative:
+        return None
+    column, ref = table.relative
+    if key not in summary or ref not in summary or column not in summary[key]["mean"] or not summary[ref]["mean"].get(column):
+        return None
+    return summary[key]["mean"][column] / summary[ref]["mean"][column]
 
 
 def render_csv(table: Table, summary: dict) -> str:
@@ -105,15 +119,17 @@ def render_csv(table: Table, summary: dict) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(["row", "method"] + [f"{c}_ours" for c in columns] + [f"{c}_std" for c in columns]
-                    + [f"{t}_paper" for t in table.taps] + ["mean_gap", "seeds", "cpu_minutes"])
+                    + [f"{t}_paper" for t in table.taps] + ([f"{table.relative[0]}_of_{table.relative[1]}"] if table.relative else [])
+                    + ["mean_gap", "seeds", "cpu_minutes"])
     for row in table.rows:
         s = summary.get(row.key)
         gap = mean_gap(table, row, s, with_paper)
         minutes = "" if s is None or s["minutes"] is None else f"{s['minutes']:.1f}"
         writer.writerow([row.key, row.label] + [("" if s is None or c not in s["mean"] else f"{s['mean'][c]:.3f}") for c in columns]
                         + [("" if s is None or s["n"] < 2 or c not in s["std"] else f"{s['std'][c]:.3f}") for c in columns]
-                        + list(row.paper or [""] * len(table.taps)) + ["" if gap is None else f"{gap:.2f}",
-                                                                       "" if s is None else s["n"], minutes])
+                        + list(row.paper or [""] * len(table.taps))
+                        + ([("" if (r := relative(table, summary, row.key)) is None else f"{r:.4f}")] if table.relative else [])
+                        + ["" if gap is None else f"{gap:.2f}", "" if s is None else s["n"], minutes])
     return buffer.getvalue()
 
 
@@ -123,21 +139,23 @@ def write_report(table: Table, results: TableResults, out: Path) -> None:
     results.save(out / f"{table.name}.json")
     atomic_write_text(out / f"{table.name}.md", render_markdown(table, results.budget, summary, results.checks))
     atomic_write_text(out / f"{table.name}.csv", render_csv(table, summary))
-    if summary:
+    if summary and table.taps:
         plot_table(table, summary, out / f"{table.name}.png", comparable(table, summary))
+    elif results.checks.get("curves"):
+        plot_learning(table, results.checks["curves"], out / f"{table.name}.png")
 
 
 def conclusions_section(table: Table, summary: dict, budget: str) -> list[str]:
     """The claims for this table, each checked against the numbers above (generated, never typed)."""
     summary = {r.key: summary[r.key] for r in table.rows if r.key in summary}  # in the table's order
-    margin, basis = noise_margin(summary, table.taps)
+    margin, basis = noise_margin(summary, table.judged)
     title = "The paper's claims, checked" if has_paper(table) else "Claims, checked"
     lines = [f"## {title}", ""]
     if budget in UNJUDGED:
         return lines + [f"- **{claim.text}** {UNJUDGED[budget]}." for claim in CLAIMS.get(table.name, ())] + [""]
     lines += [f"A difference counts when it exceeds **{margin:.1f} points** ({basis}); smaller ones are inconclusive.", ""]
     for claim in CLAIMS.get(table.name, ()):
-        verdict, evidence = claim.check(summary, table.taps, margin)
+        verdict, evidence = claim.check(summary, table.judged, margin)
         lines.append(f"- **{claim.text}** {verdict}. {evidence}")
     return lines + [""]
 
@@ -154,6 +172,34 @@ def plot_table(table: Table, summary: dict, path: Path, with_paper: bool = True)
             lines.append(dict(values=list(row.paper), colour=i, dashed=True))
     title = f"{table.title}\nsolid: ours" + (", dashed: paper" if with_paper and has_paper(table) else "")
     plot_depth(path, list(table.taps), lines, title)
+
+
+def plot_learning(table: Table, curves: dict, path: Path) -> None:
+    """Each row's measured column against the CPU-minutes of its training (one seed's run), from `checks["curves"]`:
+    {row key: [[cpu_minutes, value], ...]}; rows without training are drawn as horizontal lines."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from monossl.viz.figures import save_figure
+
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for i, row in enumerate(r for r in table.rows if r.key in curves):
+        points = curves[row.key]
+        style = dict(color=colours[i % len(colours)], label=f"({row.key}) {row.label}")
+        if len(points) == 1:
+            ax.axhline(points[0][1], linestyle="--", linewidth=1, **style)
+        else:
+            ax.plot([p[0] for p in points], [p[1] for p in points], "-o", markersize=2.5, **style)
+    ax.set_xlabel("CPU-minutes of training")
+    ax.set_ylabel(f"{table.judged[0]} top-1 (%) on {table.probe_dataset}'s test set")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    ax.set_title(table.title, fontsize=8)
+    fig.tight_layout()
+    save_figure(fig, path, dpi=110)
 
 
 def write_index(out: Path) -> None:

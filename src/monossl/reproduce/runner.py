@@ -16,6 +16,7 @@ from dataclasses import asdict, replace
 from pathlib import Path
 
 from monossl.errors import UserError
+from monossl.provenance import made_by
 from monossl.data.inputs import TrainInput
 from monossl.data.paper_images import paper_image
 from monossl.data.specs import SourceSpec
@@ -55,24 +56,18 @@ def seeded_id(run_id: str, seed: int) -> str:
 
 def run_row(row: Row, table: Table, budget: Budget, out: Path, data_root: str | None, imagenet: str | None,
             images_dir: str | None, device: str, workers: int, seed: int = 0) -> dict:
-    """Pretrain (if the row needs it) and probe one row at one seed; both steps re-use or resume earlier
+    """Pretrain (if the row needs it) and measure one row at one seed; both steps re-use or resume earlier
     work. The seed draws the pretraining (or the baseline trunk) and the probe's initialisation and order."""
     run_id = seeded_id(row.run_id(table.arch), seed)
     probe_out = out / "probes" / f"{run_id}.{table.probe_dataset}.json"
     if probe_out.exists():
         return read_result(probe_out)["taps"]
     protocol = budget.protocol(table)
+    common = dict(out=out, data_root=data_root, imagenet=imagenet, images_dir=images_dir, device=device, workers=workers)
+    if table.measure == "classifier":
+        return classifier_row(row, table, budget, probe_out, seed, **common)
     if row.kind == "pretrain":
-        mb = protocol.methods[row.method]
-        size = protocol.size
-        run_dir = out / "runs" / run_id
-        train_input = TrainInput(count=max(mb.count, 1), augment=AugmentConfig(size=size, **row.augment), data_root=data_root,
-                                 **source_for(row, table, images_dir, imagenet, data_root))
-        config = PretrainConfig(method=row.method, out=str(run_dir), input=train_input, arch=table.arch,
-                                epochs=epochs_for(mb, train_input, row.method),
-                                batch_size=mb.batch_size, device=device, workers=workers, hparams=dict(mb.hparams), seed=seed)
-        pretrain(config, resume=(run_dir / "config.json").exists())
-        trunk_spec = str(run_dir)
+        trunk_spec = str(train_row(row, table, protocol, seed=seed, **common))
     else:
         trunk_spec = baseline_spec(row, protocol)
     config = replace(PRESETS["paper"], epochs=protocol.probe_epochs, train_limit=protocol.probe_train_limit,
@@ -82,6 +77,43 @@ def run_row(row: Row, table: Table, budget: Budget, out: Path, data_root: str | 
     result = run_probe(trunk_spec, dataset, probe_out, arch=table.arch, data_root=data_root, taps=list(table.taps),
                        config=config, resume=True, workers=workers)  # re-use, resume, or run
     return result.taps
+
+
+def train_row(row: Row, table: Table, protocol: Protocol, out: Path, data_root: str | None, imagenet: str | None,
+              images_dir: str | None, device: str, workers: int, seed: int = 0, arch: str | None = None,
+              hparams: dict | None = None) -> Path:
+    """Pretrain a row's run (or re-use or resume it): OUT/runs/RUN_ID."""
+    mb = protocol.methods[row.method]
+    run_dir = out / "runs" / seeded_id(row.run_id(table.arch), seed)
+    train_input = TrainInput(count=max(mb.count, 1), augment=AugmentConfig(size=protocol.size, **row.augment),
+                             data_root=data_root, **source_for(row, table, images_dir, imagenet, data_root))
+    config = PretrainConfig(method=row.method, out=str(run_dir), input=train_input, arch=arch or table.arch,
+                            epochs=epochs_for(mb, train_input, row.method), batch_size=mb.batch_size, device=device,
+                            workers=workers, hparams={**mb.hparams, **(hparams or {})}, seed=seed)
+    pretrain(config, resume=(run_dir / "config.json").exists())
+    return run_dir
+
+
+def classifier_row(row: Row, table: Table, budget: Budget, probe_out: Path, seed: int, **common) -> dict:
+    """Table D: train the teacher, or distil a student from the row's input into `protocol.arch`, and record the
+    classifier's own test top-1 (and its agreement with the teacher) from its last epoch."""
+    protocol = budget.protocol(table)
+    teacher = next(r for r in table.rows if r.kind == "pretrain" and r.method == "supervised")
+    if row is teacher:
+        run_dir = train_row(row, table, protocol, seed=seed, **common)
+    else:
+        teacher_dir = common["out"] / "runs" / seeded_id(teacher.run_id(table.arch), 0)
+        if not (teacher_dir / "classifier.pt").exists():  # one teacher (seed 0) for every student
+            run_row(teacher, table, budget, seed=0, **common)
+        run_dir = train_row(row, table, protocol, seed=seed, arch=protocol.arch,
+                            hparams={"teacher": str(teacher_dir.resolve())}, **common)
+    last = [r for r in MetricsLog(run_dir / "metrics.jsonl").records() if r.get("kind") == "epoch"][-1]
+    taps = {"student": {"top1": float(last["test_acc"])},
+            "agreement": {"top1": float(last.get("test_agreement", 100.0))}}
+    classes = {"cifar10": 10, "cifar100": 100}.get(table.probe_dataset)
+    write_json(probe_out, {"taps": taps, "dataset": table.probe_dataset, "trunk": str(run_dir.name),
+                           "protocol": {"classes": classes, "measure": "classifier", "made_by": made_by()}})
+    return taps
 
 
 def settings(tree, prefix: str = "") -> dict[str, object]:
@@ -151,17 +183,38 @@ def collect(table: Table, budget: Budget, out: Path) -> TableResults:
 
 
 def rank_check(table: Table, summary: dict, images_dir: str | None, data_root: str | None) -> dict:
-    """Table S only: `monossl rank`'s score of each trained source (rows of `summary`) against its conv2 probe
-    (Spearman, `monossl.rank.validate`); {} for other tables or fewer than three trained sources."""
-    if table.name != "sources":
+    """Tables S and D: `monossl rank`'s score of each trained single source (rows of `summary`) against what it
+    taught (Table S: the conv2 probe; Table D: the student's top-1), as Spearman (`monossl.rank.validate`); {} for
+    other tables or fewer than three trained sources."""
+    column = {"sources": "conv2"}.get(table.name, "student" if table.measure == "classifier" else None)
+    if column is None:
         return {}
     from monossl.rank import validate
 
-    specs = {r.key: (str(paper_image(r.train, images_dir, data_root)) if r.train in ("image_a", "image_b") else r.train)
-             for r in table.rows if r.kind == "pretrain" and r.key in summary}
+    def spec(row: Row) -> str | None:
+        if row.train in ("image_a", "image_b"):
+            return str(paper_image(row.train, images_dir, data_root))
+        return row.train if SourceSpec.parse(row.train).kind != "path" else None
+
+    specs = {r.key: spec(r) for r in table.rows if r.kind == "pretrain" and r.key in summary and r.method != "supervised"}
+    specs = {k: v for k, v in specs.items() if v}
     if len(specs) < 3:
         return {}
-    return {"rank": validate(specs, {k: summary[k]["mean"]["conv2"] for k in specs})}
+    return {"rank": validate(specs, {k: summary[k]["mean"][column] for k in specs})}
+
+
+def learning_curves(table: Table, out: Path) -> dict:
+    """Table D: each row's test top-1 against the CPU-minutes of its training (seed 0), for the figure."""
+    if table.measure != "classifier":
+        return {}
+    curves = {}
+    for row in table.rows:
+        records = MetricsLog(out / "runs" / row.run_id(table.arch) / "metrics.jsonl").records()
+        points = [[r.get("cpu_minutes") or 0.0, r["test_acc"]] for r in records
+                  if r.get("kind") in ("eval", "epoch") and "test_acc" in r]
+        if points:
+            curves[row.key] = points[-1:] if row.method == "supervised" else points
+    return {"curves": curves} if curves else {}
 
 
 def training_minutes(run_dir: Path) -> float | None:
@@ -238,6 +291,7 @@ def reproduce(table_name: str, budget_name: str, out: str | Path, data_root: str
             write_report(table, table_results(table, budget, out), out)
     results = table_results(table, budget, out)
     results.checks.update(rank_check(table, results.summary(), images_dir, data_root))
+    results.checks.update(learning_curves(table, out))
     write_report(table, results, out)
     write_index(out)
     return out / f"{table_name}.md"
@@ -245,7 +299,8 @@ def reproduce(table_name: str, budget_name: str, out: str | Path, data_root: str
 
 def reproduce_command(options) -> str:
     """`monossl reproduce TABLE`: the rows of `options` (a `monossl.commands.ReproduceOptions`); prints the report."""
-    path = reproduce(options.table, options.budget, options.out, data_root=options.data_root, imagenet=options.imagenet,
+    table = f"{options.table}-{options.dataset}" if options.table == "distill" and options.dataset != "cifar10" else options.table
+    path = reproduce(table, options.budget, options.out, data_root=options.data_root, imagenet=options.imagenet,
                      rows=list(options.rows) or None, device=options.device, workers=options.workers,
                      images_dir=options.images, seeds=list(options.seeds) or None, report_only=options.report_only)
     return path.read_text()
