@@ -15,5 +15,16 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from monossl.errors import UserError  # noqa: E402
 
-__version__ = "0.1.0"
-__all__ = ["UserError", "__version__"]
+__version__ = "0.2.0"
+API = ("generate", "pretrain", "distill", "probe", "reproduce", "export")
+
+
+def __getattr__(name):  # the Python API (monossl.api), imported when first used
+    if name in API:
+        from monossl import api
+
+        return getattr(api, name)
+    raise AttributeError(name)
+
+
+__all__ = ["UserError", "__version__", *API]

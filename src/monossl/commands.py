@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from monossl.data.augment import AugmentConfig
+from monossl.data.inputs import DATA_ROOT
 from monossl.errors import UserError, opt
 from monossl.nets.archs import ARCH_NAMES
 from monossl.options import Options, nested, option
@@ -42,8 +43,7 @@ class GenerateOptions(Options):
     seed: int = option(0, "random seed: the same seed gives the same bytes", low=0)
     format: str = option("npy", "npy: DIR/patches.npy; png: DIR/train/patches/*.png", choices=("npy", "png"))
     workers: int = option(0, "worker processes (0: in the main process)", low=0)
-    data_root: str | None = option(None, "dataset root for cifar10:N sources (default: $MONOSSL_DATA, else "
-                                   "~/.cache/monossl)", metavar="DIR")
+    data_root: str | None = option(None, "dataset root for cifar10:N sources", metavar="DIR", shown=DATA_ROOT)
     augment: AugmentConfig = nested(AugmentConfig, "augmentation (§3.1)")
 
     def validate(self):
@@ -63,17 +63,18 @@ class ProbeOptions(Options):
     out: str | None = option(None, "result JSON path; a Markdown table is written beside it (required)", metavar="FILE")
     arch: str | None = option(None, "architecture (read from the checkpoint when it records one; baselines: cifar)",
                               choices=ARCH_NAMES)
-    data_root: str | None = option(None, "dataset root (default: $MONOSSL_DATA, else ~/.cache/monossl)", metavar="DIR")
+    data_root: str | None = option(None, "dataset root", metavar="DIR", shown=DATA_ROOT)
     preset: str = option("paper", "protocol preset: paper (÷5 at 5/15/25) or linear-probes (÷10 at 10/20/30, wd 1e-5); "
                          "options given beside it win", choices=tuple(PRESETS))
-    taps: tuple[str, ...] = option((), "comma-separated taps (default: all)")
-    seeds: tuple[int, ...] = option((), "comma-separated seeds, e.g. 0,1,2: mean and std per tap (default: the "
-                                    "protocol's seed)", low=0)
+    taps: tuple[str, ...] = option((), "comma-separated taps", shown="all")
+    seeds: tuple[int, ...] = option((), "comma-separated seeds, e.g. 0,1,2: mean and std per tap", low=0,
+                                    shown="the protocol's seed")
     knn: bool = option(False, "also a weighted kNN classifier on each tap's pooled features (k, temperature below)")
     knn_only: bool = option(False, "the kNN classifier alone, no linear probe")
     knn_k: int = option(200, "kNN: neighbours that vote (200: InstDisc / lightly; 20: solo-learn)", low=1)
     knn_temperature: float = option(0.1, "kNN: temperature of the exp(similarity / T) votes", above=0)
-    knn_pool: int = option(1, "kNN: each tap average-pooled to POOL x POOL positions (1: global average pooling)", low=1)
+    knn_pool: int = option(1, "kNN: each tap average-pooled to POOL x POOL positions (1: global average pooling)",
+                           low=1)
     workers: int = option(2, "data-loading workers for image folders", low=0)
     protocol: ProbeConfig = nested(ProbeConfig, "probe protocol (§4.1; defaults: the preset's)")
 
@@ -119,14 +120,14 @@ class ReproduceOptions(Options):
     budget: str = option("cpu", "smoke (minutes, CI; judges nothing), cpu (a laptop: 5-20 CPU-min a row), paper (GPU)",
                          choices=BUDGET_NAMES)
     out: str | None = option(None, "output folder (required)", metavar="DIR")
-    data_root: str | None = option(None, "CIFAR root (default: $MONOSSL_DATA, else ~/.cache/monossl)", metavar="DIR")
+    data_root: str | None = option(None, "CIFAR root", metavar="DIR", shown=DATA_ROOT)
     imagenet: str | None = option(None, "an ImageNet-layout root with train/ and val/ class folders (Table 2)",
                                   metavar="DIR")
-    images: str | None = option(None, "folder with the paper's image_a.jpg and image_b.png (default: $MONOSSL_IMAGES, "
-                                "else fetched once into the data root)", metavar="DIR")
-    rows: tuple[str, ...] = option((), "comma-separated row letters (default: all)")
-    seeds: tuple[int, ...] = option((), "comma-separated seeds to run the rows at (default: 0); the report shows "
-                                    "mean ± std over every seed found", low=0)
+    images: str | None = option(None, "folder with the paper's image_a.jpg and image_b.png", metavar="DIR",
+                                shown="$MONOSSL_IMAGES, else fetched once into the data root")
+    rows: tuple[str, ...] = option((), "comma-separated row letters", shown="all")
+    seeds: tuple[int, ...] = option((), "comma-separated seeds to run the rows at; the report shows mean ± std over "
+                                    "every seed found", low=0, shown="0")
     device: str = option("auto", "where to train", choices=("auto", "cpu", "cuda"))
     workers: int = option(2, "data-loading workers", low=0)
     report_only: bool = option(False, "run nothing: render the reports again from OUT/tableN.json and OUT/probes")
@@ -144,9 +145,10 @@ class ReproduceOptions(Options):
 @dataclass(frozen=True)
 class DemoOptions(Options):
     out: str = option("demo_out", "output folder", metavar="DIR")
-    data_root: str | None = option(None, "CIFAR-10 root (default: $MONOSSL_DATA, else ~/.cache/monossl, else download)",
-                                   metavar="DIR")
-    source: str | None = option(None, "an image of your own (any source spec) instead of the built-in one", metavar="SPEC")
+    data_root: str | None = option(None, "CIFAR-10 root",
+                                   metavar="DIR", shown=f"{DATA_ROOT}, else download")
+    source: str | None = option(None, "an image of your own (any source spec) instead of the built-in one",
+                                metavar="SPEC")
     seed: int = option(0, "random seed", low=0)
     workers: int = option(0, "data-loading workers", low=0)
     quick: bool = option(False, "a one-minute smoke run of the whole pipeline (tiny training and probes; no margin to read)")
@@ -154,11 +156,12 @@ class DemoOptions(Options):
 
 @dataclass(frozen=True)
 class CurveOptions(Options):
-    runs: tuple[str, ...] = option((), "`monossl pretrain` run folder(s)", positional=True, nargs="+", metavar="RUN_DIR")
+    runs: tuple[str, ...] = option((), "`monossl pretrain` run folder(s)", positional=True, nargs="+",
+                                   metavar="RUN_DIR")
     dataset: str = option("cifar10", "probe dataset", choices=("cifar10", "cifar100"))
-    data_root: str | None = option(None, "dataset root (default: $MONOSSL_DATA, else ~/.cache/monossl)", metavar="DIR")
+    data_root: str | None = option(None, "dataset root", metavar="DIR", shown=DATA_ROOT)
     every: int = option(1, "probe every N-th snapshot (the last one always)", low=1)
-    taps: tuple[str, ...] = option((), "comma-separated taps (default: all)")
+    taps: tuple[str, ...] = option((), "comma-separated taps", shown="all")
     compare: str | None = option(None, "also draw all the runs' curves on shared axes in this PNG", metavar="PNG")
 
     def validate(self):
@@ -199,7 +202,7 @@ class VizOptions(Options):
 @dataclass(frozen=True)
 class ActmaxOptions(VizOptions):
     layer: str = option("conv2", "tap whose units are maximised")
-    units: tuple[int, ...] = option((), "comma-separated units (default: random ones)", low=0)
+    units: tuple[int, ...] = option((), "comma-separated units", low=0, shown="random ones")
     size: int = option(128, "image side in pixels", low=16)
     steps: int = option(256, "optimisation steps", low=1)
 
@@ -207,7 +210,7 @@ class ActmaxOptions(VizOptions):
 @dataclass(frozen=True)
 class RetrievalOptions(VizOptions):
     layer: str = option("conv2", "tap whose units rank the images")
-    units: tuple[int, ...] = option((), "comma-separated units (default: random ones)", low=0)
+    units: tuple[int, ...] = option((), "comma-separated units", low=0, shown="random ones")
     dataset: str = option("cifar10", "cifar10, cifar100 or folder:DIR")
     data_root: str | None = option(None, "dataset root", metavar="DIR")
 
@@ -221,8 +224,8 @@ class StyleOptions(Options):
     arch: str | None = option(None, "architecture for plain state_dicts and baselines", choices=ARCH_NAMES)
     size: int = option(256, "image side in pixels", low=16)
     steps: int = option(30, "L-BFGS steps (10 evaluations each)", low=1)
-    style_layers: tuple[str, ...] = option((), "comma-separated taps (default: every conv)")
-    content_layer: str | None = option(None, "tap for the content loss (default: a middle one)")
+    style_layers: tuple[str, ...] = option((), "comma-separated taps", shown="every conv")
+    content_layer: str | None = option(None, "tap for the content loss", shown="a middle one")
     style_weight: float = option(10.0, "weight of the (normalised) style loss", low=0)
     content_weight: float = option(1.0, "weight of the content loss", low=0)
     seed: int = option(0, "random seed", low=0)

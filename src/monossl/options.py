@@ -313,7 +313,7 @@ def add_arguments(parser: argparse.ArgumentParser, cls, prefix: str = "", title:
         help_text = meta.get("help", "")
         default = shown_default(f)
         layered = lookup(defaults or {}, path)
-        if layered is not MISSING and not isinstance(layered, (bool, Mapping)):
+        if layered is not MISSING and layered not in (None, (), []) and not isinstance(layered, (bool, Mapping)):
             default = ",".join(map(str, layered)) if isinstance(layered, (list, tuple)) else str(layered)
         if default is not None:
             help_text += f" (default: {default})"

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     import numpy as np
     from torch.utils.data import Dataset
 
+DATA_ROOT = "$MONOSSL_DATA, else ~/.cache/monossl"  # where datasets are looked for when no root is given (data.cifar)
 DATASETS = ("cifar10", "cifar100", "gaussian-noise")  # gaussian-noise: `count` images of pixel noise, no labels
 
 
@@ -42,8 +43,8 @@ class TrainInput(Options):
     count: int = option(50000, "d: patches per epoch from --source", low=1)
     endless: bool = option(False, "fresh patches every epoch (else the same d patches)")
     augment: AugmentConfig = nested(AugmentConfig, "augmentation (§3.1)")
-    data_root: str | None = option(None, "dataset root for --dataset and cifar10:N sources (default: $MONOSSL_DATA, "
-                                   "else ~/.cache/monossl)", metavar="DIR")
+    data_root: str | None = option(None, "dataset root for --dataset and cifar10:N sources", metavar="DIR",
+                                   shown=DATA_ROOT)
 
     @property
     def size(self) -> int:

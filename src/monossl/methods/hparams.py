@@ -95,8 +95,7 @@ class Distill(Options):
     teacher_norm: str = option("unit", "the teacher's input: unit, images in (-1, 1) as every monossl net; imagenet, "
                                "mean/std normalised as torchvision models", choices=("unit", "imagenet"))
     eval: str | None = option(None, "the labelled test set the student is scored on each epoch: cifar10, cifar100 or "
-                              "folder:TRAIN_DIR,VAL_DIR (its VAL_DIR); default: cifar10 or cifar100 by the teacher's "
-                              "class count")
+                              "folder:TRAIN_DIR,VAL_DIR (its VAL_DIR)", shown="cifar10 or cifar100, by the teacher's classes")
     temperature: float = option(8.0, "softmax temperature T of the KL loss, which is scaled by T^2 (the anchor: 8)",
                                 above=0)
     hard_weight: float = option(0.0, "weight of a cross-entropy to the teacher's hard labels added to the KL loss",

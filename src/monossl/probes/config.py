@@ -30,7 +30,7 @@ class ProbeConfig(Options):
                            "auto: fixed where features are cached (CIFAR), per batch on image folders", choices=BN_STATS)
     crop_padding: int = option(4, "crop-flip: zero padding before the random crop", low=0)
     pool_target: int = option(9600, "image folders: pooled dims per tap (CIFAR probes full resolution)", low=1)
-    crop: int | None = option(None, "image folders: input side (default: the trunk's, 224 for AlexNet)", low=64)
+    crop: int | None = option(None, "image folders: input side", low=64, shown="the trunk's, 224 for AlexNet")
     seed: int = option(0, "random seed of the probes' init and order", low=0)
     memory_budget_gb: float = option(8.0, "cached features beyond this go to a memory map on disk", above=0)
     train_limit: int | None = option(None, "probe on a seeded subset of the training split (image folders keep an "
