@@ -177,3 +177,31 @@ def test_checkpoint_errors(tmp_path):
     (tmp_path / "junk.pt").write_text("not a checkpoint")
     with pytest.raises(UserError, match="not a PyTorch checkpoint"):
         load_trunk(tmp_path / "junk.pt", "cifar")
+
+
+@pytest.mark.parametrize("fmt", ["safetensors", "torchscript"])
+def test_export_round_trips_bit_for_bit_and_every_command_takes_it(fmt, tmp_path, rgb_image):
+    from monossl.cli import main
+    from monossl.nets.export import load_exported
+    from monossl.nets.registry import resolve_trunk
+
+    run = tmp_path / "run"
+    assert main(["pretrain", "rotnet", "--source", str(rgb_image), "--count", "32", "--epochs", "1", "--batch-size", "16",
+                 "--workers", "0", "--out", str(run)]) == 0
+    out = tmp_path / "export"
+    assert main(["export", str(run), "--format", fmt, "--out", str(out)]) == 0
+    assert {p.name for p in out.iterdir()} >= {"model.safetensors", "config.json", "README.md"}
+    card = (out / "README.md").read_text()
+    assert "monossl pretrain rotnet --source" in card and "your own image" in card and "rotnet" in card
+    x = torch.rand(4, 3, 32, 32) * 2 - 1
+    original, exported = load_trunk(run)[0].eval(), resolve_trunk(str(out))[0].eval()
+    with torch.no_grad():
+        for tap in ("conv1", "conv4"):
+            assert torch.equal(original(x, [tap])[tap], exported(x, [tap])[tap])
+    if fmt == "torchscript":
+        scripted = torch.jit.load(str(out / "model.torchscript.pt"))
+        with torch.no_grad():
+            assert torch.equal(scripted(x), original(x))
+    assert main(["viz", "filters", str(out), "--out", str(tmp_path / "f.png")]) == 0  # a TRUNK like any other
+    assert main(["export", str(run), "--out", str(out)]) == 2  # never over an earlier export
+    assert load_exported(out).tap_names == ["conv1", "conv2", "conv3", "conv4"]

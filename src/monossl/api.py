@@ -81,4 +81,13 @@ def reproduce(table: str, *, out: str, **options):
     return Path(out) / f"{name}.md"
 
 
-__all__ = ["distill", "generate", "pretrain", "probe", "reproduce"]
+def export(run: str, *, out: str, format: str = "safetensors"):
+    """Export a run's trunk (and head) as safetensors (and TorchScript); returns the folder."""
+    from monossl.commands import ExportOptions
+    from monossl.nets.export import export as run_export
+
+    opts = _build(ExportOptions, {"run": str(run), "out": out, "format": format})
+    return run_export(opts.run, opts.out, opts.format)
+
+
+__all__ = ["export", "distill", "generate", "pretrain", "probe", "reproduce"]

@@ -241,6 +241,21 @@ class StyleOptions(Options):
         return self
 
 
+@dataclass(frozen=True)
+class ExportOptions(Options):
+    run: str = option("", "a finished run folder (or a trunk / classifier checkpoint)", positional=True, metavar="RUN")
+    out: str | None = option(None, "the folder to write (new or empty)", metavar="DIR")
+    format: str = option("safetensors", "safetensors: model.safetensors, config.json and a model card (the Hugging Face "
+                         "Hub's layout); torchscript: also model.torchscript.pt", choices=("safetensors", "torchscript"))
+
+    def validate(self):
+        if not self.run:
+            raise UserError("give the RUN to export")
+        if not self.out:
+            raise UserError(f"{opt('out')} DIR is required")
+        return self
+
+
 COMMANDS: dict[str, Command | dict[str, Command]] = {
     "generate": Command("turn N source images into D patches on disk (§3.1)", GenerateOptions,
                         "monossl.data.patches:generate",
@@ -276,6 +291,11 @@ COMMANDS: dict[str, Command | dict[str, Command]] = {
                              "monossl.viz.retrieval:retrieval_command"),
     },
     "distill": None,  # `pretrain distill` under its own name: filled below
+    "export": Command("export a trunk (or classifier) as safetensors or TorchScript, with a model card", ExportOptions,
+                      "monossl.nets.export:export_command",
+                      "Write a run's trunk (and the head of supervised and distilled runs) as model.safetensors with a "
+                      "config.json and a README.md model card, the Hugging Face Hub's layout, and optionally TorchScript.",
+                      "docs/usage.md#monossl-export"),
     "style": Command("Gatys style transfer with a trunk's features (Fig. 6)", StyleOptions, "monossl.viz.style:style_command",
                      "Gatys et al. style transfer: Gram-matrix style losses and a content loss on a trunk's taps, "
                      "optimised with L-BFGS (Fig. 6)."),

@@ -25,3 +25,13 @@ def made_by() -> dict:
     from monossl import __version__
 
     return {"version": __version__, "commit": commit()}
+
+
+COMMAND: list[str] | None = None  # the command line of this process, set by `monossl.cli.main`
+
+
+def command_line() -> str:
+    """The command that is running, as `monossl ...`, or a note that it is the Python API."""
+    import shlex
+
+    return "monossl " + shlex.join(COMMAND) if COMMAND is not None else "the Python API (monossl.api)"

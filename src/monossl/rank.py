@@ -11,7 +11,7 @@ training uses) and four statistics are measured on them:
     images' 1/f^2 (exp(-((slope + 2) / 2)^2)).
 The score is the geometric mean of edges, colour (+0.02, so grayscale images are not zeroed) and
 diversity, times the spectrum term; a flat or near-flat image (no edges, no contrast) ranks last. The weights are not fitted: the
-README reports how the ranking agrees with trained probes on the candidates measured so far.
+docs/results/sources.md reports how the ranking agrees with trained probes: a coarse filter, not a predictor.
 """
 from __future__ import annotations
 

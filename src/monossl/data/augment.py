@@ -27,7 +27,7 @@ class AugmentConfig(Options):
     jitter: bool = option(True, "switch colour jitter off")
     flip: bool = option(True, "switch left-right flips off")
     resample: str = option("mip", "mip: one bilinear read from the mipmap level; supersample: 4x4 reads two levels "
-                           "finer (sharper)", choices=RESAMPLE)
+                           "finer (sharper, 16x the reads)", choices=RESAMPLE)
 
     def validate(self) -> "AugmentConfig":
         """Checks across fields (each field's own range is declared on it)."""

@@ -11,9 +11,9 @@ For patch i:
      read bilinearly from a 2x2-box mipmap of the source, at the finest level where one output
      pixel covers at most one texel (a 2000-px crop shown at 32 px reads the level averaged over
      64 x 64 pixels). This never aliases; the price is up to 2x more blur than an ideal filter.
-     `resample="supersample"` reads one level finer (at most 2 texels per output pixel and axis) at
-     2 x 2 points per output pixel and averages them: a box filter one output pixel wide, as sharp
-     as an antialiased bilinear resize, at 4x the reads (README, "Sharper patches");
+     `resample="supersample"` reads SUPERSAMPLE = 2 levels finer (at most 4 texels per output pixel
+     and axis) at 4 x 4 points per output pixel and averages them: a box filter one output pixel wide,
+     as sharp as an antialiased bilinear resize, at 16x the reads (docs/research/sharper-patches.md);
   5. colour jitter: brightness, contrast and saturation factors ~ U(0.6, 1.4) and a hue shift
      ~ U(-0.1, 0.1) of the hue circle, composed into one linear map in RGB (the hue shift is a
      rotation about the gray axis in YIQ), clipped once at the end.

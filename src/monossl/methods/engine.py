@@ -25,9 +25,10 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
 from monossl.methods.config import RESUMABLE, PretrainConfig
+from monossl import provenance
 from monossl.errors import OptionError, UserError
 from monossl.nets.registry import save_trunk
-from monossl.rundir import MetricsLog, prepare_out_dir, read_state, write_json
+from monossl.rundir import MetricsLog, atomic_write_text, prepare_out_dir, read_state, write_json
 from monossl.seeding import derive_seed
 
 class Run:
@@ -77,6 +78,8 @@ class Run:
                                     f"({', '.join(differ)}); repeat its command or choose a new --out")
             prepare_out_dir(self.out, self.resume)
             write_json(config_path, self.config.to_dict())
+            if not (self.out / "command.txt").exists():  # the command that made the run, for its model card
+                atomic_write_text(self.out / "command.txt", provenance.command_line() + "\n")
         self.fabric.barrier()
 
     @property

@@ -2,14 +2,10 @@
 
 Every image of a batch appears in all four rotations in that batch (4-way classification). Native
 augmentation: random crops (padded by 4 on the CIFAR trunk) and left-right flips. Optimiser and
-schedule: SGD, momentum 0.9, Nesterov, weight decay 5e-4, lr 0.01 (RotNet's AlexNet value), multiplied
-by 0.2 at 30%, 60% and 80% of the run (the published 30/60/80-of-100 epoch schedule). RotNet's NIN used
-lr 0.1 on CIFAR; on the CIFAR trunk's linear head that stalls: 33.6% rotation accuracy after 100 steps
-of 64 Image B patches against 60.1% at 0.01, and after 2 epochs of 25,600 its probes read below random.
-`warmup` (epochs of linear warm-up, Goyal et al. 2017) makes 0.1 train (85.2% against 82.9% at 0.01 after
-2 epochs) and probe +1.7 / +1.8 / +1.8 / -0.7 better (two seeds; README, "RotNet's learning rate"), and on
-all of CIFAR-10 (Table 3 c) +2.0 / +3.8 / +4.8 / +4.6. `reproduce`'s CIFAR protocols therefore train with
-lr 0.1 and half an epoch of warm-up; the default here stays 0.01 without warm-up, right for AlexNet.
+schedule (`monossl.methods.hparams.SGD`): SGD, momentum 0.9, Nesterov, weight decay 5e-4, lr 0.01
+(RotNet's AlexNet value), multiplied by 0.2 at 30%, 60% and 80% of the run (the published 30/60/80-of-100
+epoch schedule), after `warmup` epochs of linear warm-up. `reproduce`'s CIFAR protocols use RotNet's CIFAR
+rate, 0.1, after half an epoch of warm-up (docs/research/budgets.md, "RotNet's learning rate").
 """
 from __future__ import annotations
 

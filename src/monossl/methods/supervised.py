@@ -1,11 +1,9 @@
 """The "Fully supervised" rows: the same trunk trained on the probe dataset's labels.
 
-Native augmentation as RotNet's (random crops, flips); SGD, momentum 0.9, Nesterov, weight decay
-5e-4, x0.2 at 30/60/80% of the run. lr 0.01: the CIFAR trunk's linear head reads 3,456 flattened
-features, and RotNet's lr 0.1 (tuned for a pooled head) diverges there (README, "The supervised row")
-unless warmed up: with `warmup=1` (one epoch of linear warm-up) 0.1 reaches 66.0% test accuracy after
-3 epochs against 63.9% at 0.01, and `reproduce`'s CIFAR protocols train the row that way.
-On a CIFAR dataset each epoch also logs `test_acc`, the classifier's own top-1 on the test split.
+Native augmentation as RotNet's (random crops, flips) and its SGD schedule (`monossl.methods.hparams.SGD`);
+`reproduce`'s CIFAR protocols train at lr 0.1 after one epoch of warm-up (docs/research/tables-at-the-cpu-budget.md,
+"The supervised row"). On a CIFAR dataset each epoch also logs `test_acc`, the classifier's own top-1 on the test
+split; the run keeps the whole classifier, trunk and head, as RUN/classifier.pt (a distillation teacher).
 """
 from __future__ import annotations
 

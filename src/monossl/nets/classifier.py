@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from monossl.errors import UserError
+from monossl.rundir import read_state
 from monossl.nets.trunk import Trunk
 
 
@@ -80,6 +81,13 @@ def load_classifier(spec: str | Path) -> tuple[nn.Module, dict]:
     from monossl.nets.registry import build_trunk, read_checkpoint
 
     path = Path(spec)
+    from monossl.nets.export import is_export, load_exported
+
+    if is_export(path):
+        model = load_exported(path, classifier=True).requires_grad_(False)
+        config = read_state(path / "config.json", "export the run again")
+        return model, {"kind": "export", "classes": int(config["classes"]), "input_size": int(config["input_size"]),
+                       "input_norm": config.get("input_norm", "unit"), "source": str(path)}
     if path.is_dir():
         if not (path / "classifier.pt").exists():
             hint = " (only supervised and distill runs keep one)" if (path / "trunk.pt").exists() else ""

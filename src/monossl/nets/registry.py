@@ -15,7 +15,7 @@ from torch import nn
 from monossl.errors import OptionError, UserError
 from monossl.nets import archs
 from monossl.nets.trunk import Trunk
-from monossl.rundir import atomic_torch_save
+from monossl.rundir import atomic_torch_save, read_state
 
 ARCHS = archs.ARCH_NAMES
 
@@ -49,6 +49,13 @@ def load_trunk(spec: str | Path, arch: str | None = None) -> tuple[Trunk, str, d
 
     Returns (trunk, arch, checkpoint metadata)."""
     path = Path(spec)
+    from monossl.nets.export import is_export, load_exported
+
+    if is_export(path):
+        trunk = load_exported(path)
+        config = read_state(path / "config.json", "export the run again")
+        return trunk, config["arch"], {"input_norm": config.get("input_norm", "unit"), "method": config.get("method"),
+                                       "source": str(path)}
     if path.is_dir():
         if not (path / "trunk.pt").exists():
             raise UserError(f"{path}: no trunk.pt in this run folder; finish (or --resume) the pretraining first")
