@@ -66,6 +66,32 @@ def write_cifar(root: Path, name: str = "cifar10", n_train: int = 60, n_test: in
     return folder
 
 
+def textured_png(path: Path) -> Path:
+    rng = np.random.default_rng(0)
+    y, x = np.mgrid[0:72, 0:96]
+    base = np.stack([x * 2.5, y * 3.0, (x + y) * 1.5], -1) + rng.normal(0, 20, (72, 96, 3))
+    Image.fromarray(np.clip(base, 0, 255).astype(np.uint8)).save(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def rgb_image_module(tmp_path_factory) -> Path:
+    """The 96x72 textured PNG, once for a module."""
+    return textured_png(tmp_path_factory.mktemp("image") / "source.png")
+
+
+@pytest.fixture(scope="module")
+def tiny_cifar_module(tmp_path_factory):
+    """The tiny CIFAR-10 root, once for a module (its expected counts patched for the module's tests)."""
+    from monossl.data import cifar
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setitem(cifar.SPECS["cifar10"], "counts", (60, 30))
+        root = tmp_path_factory.mktemp("data")
+        write_cifar(root)
+        yield root
+
+
 @pytest.fixture
 def tiny_cifar(tmp_path, monkeypatch) -> Path:
     """A data root holding a tiny CIFAR-10 (60 train, 30 test); the expected counts are patched to match."""

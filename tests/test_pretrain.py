@@ -193,3 +193,30 @@ def test_bf16_mixed_precision_trains(method, extra, rgb_image, tmp_path):
                  "--workers", "0", "--precision", "bf16-mixed", "--out", str(run), *extra]) == 0
     trunk = load_trunk(run)[0]
     assert all(torch.isfinite(v).all() for v in trunk.state_dict().values())
+
+
+METHOD_ARGS = {"rotnet": ["--milestones", "1"], "supervised": ["--milestones", "1"], "deepcluster": ["--k", "4", "--hidden", "32"],
+               "monogan": ["--gen-dim", "8"], "bigan": ["--gen-dim", "8", "--disc-dim", "8"], "distill": []}
+
+
+@pytest.mark.parametrize("method", list(METHOD_ARGS))
+def test_every_method_resumes_from_its_own_checkpoint_to_the_same_weights(method, rgb_image, tiny_cifar, tmp_path):
+    """A run stopped after epoch 1 and resumed for epoch 2 ends where a straight 2-epoch run ends (every method's
+    checkpoint holds what it needs, and loads back: weights only)."""
+    from monossl.methods import METHODS
+
+    assert set(METHOD_ARGS) == set(METHODS)
+    inputs = ["--dataset", "cifar10"] if method == "supervised" else ["--source", str(rgb_image), "--count", "40"]
+    extra = list(METHOD_ARGS[method])
+    if method == "distill":
+        teacher = tmp_path / "teacher"
+        assert main(["pretrain", "supervised", "--dataset", "cifar10", "--data-root", str(tiny_cifar), "--epochs", "1",
+                     "--batch-size", "20", "--workers", "0", "--out", str(teacher)]) == 0
+        extra += ["--teacher", str(teacher)]
+    common = ["pretrain", method, *inputs, *extra, "--data-root", str(tiny_cifar), "--batch-size", "20", "--workers", "0"]
+    assert main([*common, "--epochs", "2", "--out", str(tmp_path / "straight")]) == 0
+    assert main([*common, "--epochs", "1", "--out", str(tmp_path / "stopped")]) == 0
+    (tmp_path / "stopped" / "trunk.pt").unlink()  # as if stopped after its first checkpoint
+    assert main([*common, "--epochs", "2", "--out", str(tmp_path / "stopped"), "--resume"]) == 0
+    a, b = (load_trunk(tmp_path / d)[0].state_dict() for d in ("straight", "stopped"))
+    assert all(torch.allclose(a[k].float(), b[k].float(), atol=1e-6) for k in a), method

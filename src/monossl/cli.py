@@ -137,7 +137,8 @@ WRITE_ERRORS = {errno.ENOSPC: ("no space left on the device", "free some space")
                 errno.ELOOP: ("a symbolic-link loop", "choose a real path for --out"),
                 errno.EISDIR: ("is a folder, not a file", "give a file name"),
                 errno.ENOTDIR: ("a part of the path is a file, not a folder", "choose another --out"),
-                errno.EIO: ("the file could not be written", "check the disk and the file-size limit (ulimit -f)")}
+                errno.EIO: ("the file could not be written", "check the disk and the file-size limit (ulimit -f)"),
+                errno.EEXIST: ("a file or a link is in the way of a folder", "choose another --out")}
 
 
 def main(argv: list[str] | None = None) -> int:

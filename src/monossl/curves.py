@@ -49,6 +49,21 @@ def probe_file(folder: Path, stem: str, dataset: str, taps: list[str] | None, co
     return folder / (".".join(parts) + ".json")
 
 
+def trusted_cache(path: Path) -> Path:
+    """A cached probe of a curve, removed (so it is probed again) when it is damaged: a cache is rebuilt, never trusted."""
+    if path.exists():
+        from monossl.probes import read_result
+
+        try:
+            read_result(path)
+        except UserError:
+            import warnings
+
+            warnings.warn(f"{path}: a damaged cached probe; rebuilt", stacklevel=2)
+            path.unlink()
+    return path
+
+
 def baseline_for(trunk) -> str:
     """The random trunk a run's snapshots are held against: MonoGAN's critic (no BatchNorm, LeakyReLU)
     against `random-critic` (`random-critic-smooth` when it started from the smooth init), DeepCluster's
@@ -76,8 +91,8 @@ def learning_curve(run: str | Path, dataset: str = "cifar10", data_root: str | N
     folder = run / "curve"
     points = []
     for epoch, path in chosen:
-        result = run_probe(str(path), dataset, probe_file(folder, f"epoch{epoch:03d}", dataset, taps, config),
-                           data_root=data_root, taps=taps, config=config, resume=True)
+        cached = trusted_cache(probe_file(folder, f"epoch{epoch:03d}", dataset, taps, config))
+        result = run_probe(str(path), dataset, cached, data_root=data_root, taps=taps, config=config, resume=True)
         record = epochs.get(epoch, {})
         trunk = load_trunk(path)[0]
         points.append({"epoch": epoch, "cpu_minutes": record.get("cpu_minutes"), "images_seen": record.get("images_seen"),
@@ -85,7 +100,7 @@ def learning_curve(run: str | Path, dataset: str = "cifar10", data_root: str | N
                        "conv1_structure": structure(first_conv(trunk).weight)["structure"]})
     last, arch = load_trunk(chosen[-1][1])[:2]
     baseline = baseline_for(last)
-    random = run_probe(baseline, dataset, probe_file(folder, baseline, dataset, taps, config), arch=arch,
+    random = run_probe(baseline, dataset, trusted_cache(probe_file(folder, baseline, dataset, taps, config)), arch=arch,
                        data_root=data_root, taps=taps, config=config, resume=True)
     curve = {"run": str(run), "dataset": dataset, "protocol": "quick" if config == QUICK else "custom",
              "points": points, "baseline": baseline, "random": {t: m["top1"] for t, m in random.taps.items()}}
@@ -154,6 +169,9 @@ def plot_curves(curves: list[dict], path: Path, labels: list[str] | None = None)
 
 def curve_command(options) -> str:
     """`monossl curve RUN...`: each run's curve, printed, and the runs on shared axes with `compare`."""
+    from monossl.viz.common import png_target
+
+    compare = png_target(options.compare) if options.compare else None  # refused before anything is probed
     lines, curves = [], []
     for run in options.runs:
         curve = learning_curve(run, options.dataset, options.data_root, every=options.every, config=QUICK,
@@ -166,7 +184,7 @@ def curve_command(options) -> str:
         lines.append(f"  {curve['baseline']}: " + " ".join(f"{t} {v:.1f}" for t, v in curve["random"].items()))
         lines.append(f"  wrote {Path(run) / 'curve.png'} and curve.json")
         curves.append(curve)
-    if options.compare:
-        plot_curves(curves, Path(options.compare))
-        lines.append(f"wrote {options.compare}")
+    if compare:
+        plot_curves(curves, compare)
+        lines.append(f"wrote {compare}")
     return "\n".join(lines)

@@ -163,8 +163,9 @@ def train(run, hp: Hparams) -> None:
         run.start_epoch()
         data.set_epoch(epoch)  # before clustering: the labels describe this epoch's images
         clusters = recluster(run, model.module, data, hp, epoch, crop)
-        change = {"nmi_previous": nmi(clusters["labels"], state["previous_labels"])} if state["previous_labels"] is not None else {}
-        state["previous_labels"] = clusters["labels"]
+        previous = state["previous_labels"]
+        change = {"nmi_previous": nmi(clusters["labels"], previous.numpy())} if previous is not None else {}
+        state["previous_labels"] = torch.from_numpy(clusters["labels"])  # a tensor: checkpoints hold weights only
         loader = run.loader(PseudoLabelled(data, torch.from_numpy(clusters["labels"])), sampler=clusters["order"].tolist())
         top = run.fabric.setup_optimizers(top_optimiser(model.module, hp))
         model.train()

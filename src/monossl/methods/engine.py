@@ -246,6 +246,8 @@ def checkpoint_problem(exc: BaseException) -> str:
             return f"from another method or architecture ({name}: expected {expected}, found {found})"
         if line.startswith(("Missing key(s)", "Unexpected key(s)")):
             return f"from another method or architecture ({line[:120]})"
+    if "Weights only load failed" in text:
+        return "not a monossl checkpoint (it holds objects other than weights)"
     if isinstance(exc, KeyError):
         return f"not a monossl checkpoint (no {exc})"
     return f"cut short or not a checkpoint ({type(exc).__name__})"

@@ -69,7 +69,10 @@ def load_trunk(spec: str | Path, arch: str | None = None) -> tuple[Trunk, str, d
         try:
             trunk = build_trunk(obj["arch"], **obj.get("arch_options", {}))
             trunk.load_state_dict(obj["trunk"])
-        except (RuntimeError, TypeError, OptionError) as exc:
+        except TypeError:
+            raise UserError(f"{path}: records the {obj['arch']!r} architecture with options it does not take "
+                            f"({', '.join(sorted(obj.get('arch_options', {})))}); the file is damaged or foreign") from None
+        except (RuntimeError, OptionError) as exc:
             from monossl.methods.engine import checkpoint_problem
 
             problem = checkpoint_problem(exc).replace("from another method or architecture", "weights that do not fit "

@@ -30,6 +30,10 @@ def png_target(path: str):
     out = Path(path)
     if out.is_dir():
         raise UserError(f"{out}: is a folder; {opt('out')} takes a .png file name")
+    try:
+        out.parent.resolve(strict=False)
+    except (RuntimeError, OSError):
+        raise UserError(f"{out}: its folder is a symbolic-link loop; choose a real path") from None
     return out
 
 
