@@ -70,3 +70,20 @@ def test_curves_hold_each_run_against_its_own_random_trunk_and_compare(rgb_image
     assert baselines == {"monogan": "random-critic", "rotnet": "random", "deepcluster": "random-sobel",
                          "smooth": "random-critic-smooth"}
     assert compare.stat().st_size > 0 and "random-critic: conv1" in capsys.readouterr().out
+
+
+def test_online_knn_every_epoch_is_in_the_metrics_and_the_curve(rgb_image, tiny_cifar, tmp_path):
+    from monossl.cli import main
+
+    run = tmp_path / "run"
+    assert main(["pretrain", "rotnet", "--source", str(rgb_image), "--count", "32", "--epochs", "2", "--batch-size", "16",
+                 "--workers", "0", "--knn-every", "1", "--knn-train", "60", "--knn-test", "30", "--data-root", str(tiny_cifar),
+                 "--out", str(run)]) == 0
+    epochs = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if '"epoch"' in line]
+    epochs = [r for r in epochs if r["kind"] == "epoch"]
+    assert len(epochs) == 2 and all(0 <= r["knn_conv1"] <= 100 and "knn_conv4" in r for r in epochs)
+    from monossl.curves import QUICK, learning_curve
+
+    tiny = type(QUICK)(**{**QUICK.__dict__, "train_limit": None, "test_limit": None, "epochs": 1, "milestones": ()})
+    curve = learning_curve(run, "cifar10", str(tiny_cifar), config=tiny)
+    assert curve["points"][-1]["knn"]["conv1"] == epochs[-1]["knn_conv1"]

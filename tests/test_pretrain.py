@@ -196,7 +196,9 @@ def test_bf16_mixed_precision_trains(method, extra, rgb_image, tmp_path):
 
 
 METHOD_ARGS = {"rotnet": ["--milestones", "1"], "supervised": ["--milestones", "1"], "deepcluster": ["--k", "4", "--hidden", "32"],
-               "monogan": ["--gen-dim", "8"], "bigan": ["--gen-dim", "8", "--disc-dim", "8"], "distill": []}
+               "monogan": ["--gen-dim", "8"], "bigan": ["--gen-dim", "8", "--disc-dim", "8"], "distill": [],
+}
+KILLED = {"simclr", "dino"}  # a cosine over the run's length: tested by a real kill -9 (tests/test_robustness.py)
 
 
 @pytest.mark.parametrize("method", list(METHOD_ARGS))
@@ -205,7 +207,7 @@ def test_every_method_resumes_from_its_own_checkpoint_to_the_same_weights(method
     checkpoint holds what it needs, and loads back: weights only)."""
     from monossl.methods import METHODS
 
-    assert set(METHOD_ARGS) == set(METHODS)
+    assert set(METHOD_ARGS) | KILLED == set(METHODS)
     inputs = ["--dataset", "cifar10"] if method == "supervised" else ["--source", str(rgb_image), "--count", "40"]
     extra = list(METHOD_ARGS[method])
     if method == "distill":
@@ -220,3 +222,16 @@ def test_every_method_resumes_from_its_own_checkpoint_to_the_same_weights(method
     assert main([*common, "--epochs", "2", "--out", str(tmp_path / "stopped"), "--resume"]) == 0
     a, b = (load_trunk(tmp_path / d)[0].state_dict() for d in ("straight", "stopped"))
     assert all(torch.allclose(a[k].float(), b[k].float(), atol=1e-6) for k in a), method
+
+
+def test_joint_embedding_options_are_refused_in_one_line(rgb_image, tmp_path, capsys):
+    src = ["--source", str(rgb_image), "--count", "64", "--epochs", "1", "--batch-size", "32", "--workers", "0"]
+    for argv, message in [(["simclr", "--temperature", "0"], "--temperature 0.0: must be more than 0"),
+                          (["dino", "--momentum", "1"], "--momentum 1.0: must be less than 1"),
+                          (["dino", "--momentum", "-0.1"], "--momentum -0.1: must be at least 0"),
+                          (["dino", "--local-size", "48"], "--local-size 48: local views larger than the 32-px patch"),
+                          (["dino", "--global-scale", "0.4"], "--global-scale 0.4: give 2 values")]:
+        assert main(["pretrain", argv[0], *src, *argv[1:], "--out", str(tmp_path / "x")]) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and message in err, err
+        assert not (tmp_path / "x").exists()

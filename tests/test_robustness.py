@@ -71,6 +71,30 @@ def test_kill9_pretrain_then_resume_gives_the_same_trunk(rgb_image, tmp_path):
     assert oct((cut / "trunk.pt").stat().st_mode & 0o777) == "0o644" and not list(cut.rglob(".*.tmp"))
 
 
+@pytest.mark.parametrize("method,extra", [("simclr", ["--proj-hidden", 32]),
+                                          ("dino", ["--out-dim", 64, "--hidden", 32, "--local-crops", 2]),
+                                          ("distill", [])])
+def test_kill9_joint_embedding_and_distill_then_resume_give_the_same_trunk(method, extra, rgb_image, tmp_path):
+    if method == "distill":  # a teacher of a small labelled folder, scored on that folder (no CIFAR in a subprocess)
+        for split in ("train", "val"):
+            for k, colour in enumerate(((200, 40, 40), (40, 200, 40), (40, 40, 200))):
+                (tmp_path / "set" / split / f"c{k}").mkdir(parents=True)
+                for i in range(4):
+                    Image.fromarray(np.full((36, 36, 3), colour, np.uint8)).save(tmp_path / "set" / split / f"c{k}" / f"{i}.png")
+        teacher = tmp_path / "teacher"
+        assert main(["pretrain", "supervised", "--folder", str(tmp_path / "set" / "train"), "--epochs", "1",
+                     "--batch-size", "4", "--workers", "0", "--out", str(teacher)]) == 0
+        extra = ["--teacher", teacher, "--eval", f"folder:{tmp_path / 'set' / 'train'},{tmp_path / 'set' / 'val'}"]
+    args = ["pretrain", method, "--source", rgb_image, "--count", 64, "--epochs", 3, "--batch-size", 32, "--workers", 0, *extra]
+    finished(monossl(*args, "--out", tmp_path / "full"))
+    cut = tmp_path / "cut"
+    kill_when(monossl(*args, "--out", cut), lambda: (cut / "checkpoint.pt").exists())
+    assert not (cut / "trunk.pt").exists()
+    finished(monossl(*args, "--out", cut, "--resume"))
+    full, resumed = load_trunk(tmp_path / "full")[0].state_dict(), load_trunk(cut)[0].state_dict()
+    assert all(torch.allclose(full[k].float(), resumed[k].float(), atol=1e-6) for k in full), method
+
+
 def test_kill9_probe_then_resume_gives_the_same_result(shared_cifar10, tmp_path):
     args = ["probe", "random", "--dataset", "cifar10", "--data-root", shared_cifar10, "--train-limit", 1500,
             "--test-limit", 500, "--epochs", 8, "--taps", "conv1,conv2"]

@@ -97,6 +97,8 @@ def learning_curve(run: str | Path, dataset: str = "cifar10", data_root: str | N
         trunk = load_trunk(path)[0]
         points.append({"epoch": epoch, "cpu_minutes": record.get("cpu_minutes"), "images_seen": record.get("images_seen"),
                        "top1": {t: m["top1"] for t, m in result.taps.items()},
+                       **({"knn": {k[4:]: v for k, v in record.items() if k.startswith("knn_")}}
+                          if any(k.startswith("knn_") for k in record) else {}),
                        "conv1_structure": structure(first_conv(trunk).weight)["structure"]})
     last, arch = load_trunk(chosen[-1][1])[:2]
     baseline = baseline_for(last)
@@ -128,10 +130,14 @@ def plot_curve(curve: dict, path: Path) -> None:
         for i, tap in enumerate(taps):
             ax.plot(xs, [p["top1"][tap] for p in points], "-o", color=colours[i % len(colours)], label=tap, markersize=3)
             ax.axhline(curve["random"][tap], color=colours[i % len(colours)], linestyle="--", alpha=0.5, linewidth=1)
+            knn = [(x, p["knn"][tap]) for x, p in zip(xs, points) if tap in p.get("knn", {})]
+            if knn:  # the run's own online kNN (pretrain --knn-every), dotted
+                ax.plot(*zip(*knn), ":", color=colours[i % len(colours)], linewidth=1)
         ax.set_xlabel(label)
         ax.set_ylabel(f"{curve['dataset']} linear probe top-1 (%), {curve['protocol']} protocol")
         ax.grid(alpha=0.3)
-    axes[0][0].legend(fontsize=8, title="solid: run, dashed: random trunk", title_fontsize=7)
+    axes[0][0].legend(fontsize=8, title="solid: run (quick probe), dotted: online kNN, dashed: random trunk",
+                      title_fontsize=7)
     fig.suptitle(f"learning curve: {curve['run']}", fontsize=9)
     fig.tight_layout()
     save_figure(fig, path, dpi=110)

@@ -33,6 +33,10 @@ METHODS = {
                     H.BiGAN),
     "supervised": Method("monossl.methods.supervised", "the 'Fully supervised' rows: the trunk trained on labels",
                          H.Supervised),
+    "simclr": Method("monossl.methods.simclr", "SimCLR (Chen et al. 2020): two views of a patch find each other (NT-Xent)",
+                     H.SimCLR, 256),
+    "dino": Method("monossl.methods.dino", "DINO (Caron et al. 2021): a student matches a momentum teacher across views",
+                   H.DINO, 256),
     "distill": Method("monossl.methods.distill", "distillation from one image (Asano & Saeed 2023): a student imitates "
                       "a teacher on patches", H.Distill, 256, "docs/usage.md#monossl-distill"),
 }

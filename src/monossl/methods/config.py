@@ -31,6 +31,10 @@ class PretrainConfig(Options):
     workers: int = option(2, "data-loading workers", low=0)
     logger: str = option("none", "a Fabric logger beside metrics.jsonl (tensorboard: pip install tensorboard)",
                          choices=LOGGERS)
+    knn_every: int = option(0, "online kNN: evaluate the trunk's taps every N epochs into metrics.jsonl (0: never)", low=0)
+    knn_dataset: str = option("cifar10", "online kNN: the labelled set", choices=("cifar10", "cifar100"))
+    knn_train: int = option(10000, "online kNN: training images of the set (a seeded subset)", low=1)
+    knn_test: int = option(2000, "online kNN: test images of the set (a seeded subset)", low=1)
     hparams: dict = field(default_factory=dict, metadata={"hparams": True})  # the method's own options (its Hparams)
 
     def validate(self) -> "PretrainConfig":
@@ -38,6 +42,12 @@ class PretrainConfig(Options):
 
         if self.method not in METHODS:
             raise OptionError("method", self.method, f"unknown method; choose one of {', '.join(METHODS)}")
+        if self.knn_every:
+            from monossl.nets.archs import WHOLE_PATCH
+
+            if self.arch not in WHOLE_PATCH:
+                raise OptionError("knn_every", self.knn_every, f"online kNN scores 32-px CIFAR images, which {self.arch} "
+                                  f"cannot take; use it with {', '.join(WHOLE_PATCH)}")
         if self.nodes > 1 and not launched():
             raise UserError(f"--nodes {self.nodes}: a multi-node run is started on every node by a distributed launcher "
                             "(torchrun --nnodes N ... or `fabric run --num-nodes N`); run this command under one")

@@ -59,6 +59,7 @@ class Run:
         self._bar = None
         self._finite = None  # device-side: have all logged values been finite since the last check?
         self._epoch_start = None  # (CPU clock, wall clock) when the current epoch began
+        self._knn_data = None  # the online kNN's labelled subset, read once
 
     # -- directory -----------------------------------------------------------------------------
     def prepare(self) -> None:
@@ -167,6 +168,9 @@ class Run:
             self._epoch_start = None
         if self.fabric.world_size > 1 and trunk is not None:
             values["ranks_agree"] = float(self.ranks_agree(trunk))
+        if trunk is not None and self.config.knn_every and (epoch + 1) % self.config.knn_every == 0 \
+                and self.fabric.is_global_zero:
+            values.update(self.online_knn(getattr(trunk, "module", trunk)))
         state["epoch"] = epoch + 1
         state["global_step"] = self.global_step
         state["cpu_seconds"] = self.cpu_seconds
@@ -188,6 +192,23 @@ class Run:
             print(f"epoch {epoch + 1}/{self.config.epochs}: " + ", ".join(f"{k} {v:.4g}" for k, v in record.items()),
                   file=sys.stderr, flush=True)
         self.fabric.barrier()
+
+    def online_knn(self, trunk: nn.Module) -> dict[str, float]:
+        """Weighted kNN top-1 of every tap on a fixed, seeded subset of a labelled set (as solo-learn's and lightly's
+        online kNN): `knn_<tap>` values of the epoch record. The set is read once a run."""
+        from monossl.probes.linear import KNN, knn_arrays, subset
+
+        cfg = self.config
+        if self._knn_data is None:
+            from monossl.data.cifar import load_cifar
+
+            train = subset(load_cifar(cfg.knn_dataset, cfg.input.data_root, train=True), cfg.knn_train, 0)
+            test = subset(load_cifar(cfg.knn_dataset, cfg.input.data_root, train=False), cfg.knn_test, 0)
+            self._knn_data = ((train.images, train.labels), (test.images, test.labels), train.num_classes)
+        was = trunk.training
+        scores = knn_arrays(trunk, *self._knn_data, None, None, "unit", KNN(k=min(200, cfg.knn_train)))
+        trunk.train(was)
+        return {f"knn_{tap}": v["knn_top1"] for tap, v in scores.items()}
 
     def ranks_agree(self, module: nn.Module) -> bool:
         """Whether every process holds the same weights (DDP keeps them in step; a mismatch is a bug)."""

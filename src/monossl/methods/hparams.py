@@ -121,3 +121,48 @@ class Distill(Options):
             raise OptionError("mixup", self.mixup, f"CutMix ({self.cutmix}) and mixup are chosen per batch: their "
                               "probabilities add up to at most 1")
         return self
+
+
+@dataclass(frozen=True)
+class Views(Options):
+    """The joint-embedding methods' view augmentation, applied per view on the batch (SimCLR's, as on CIFAR)."""
+
+    crop_scale: tuple[float, float] = option((0.08, 1.0), "random-resized crop: area range of a view", above=0, high=1)
+    jitter: float = option(0.4, "colour jitter strength (brightness, contrast, saturation; hue a quarter of it)", low=0)
+    jitter_prob: float = option(0.8, "probability of the colour jitter", low=0, high=1)
+    grayscale_prob: float = option(0.2, "probability of a grey view", low=0, high=1)
+    blur_prob: float = option(0.0, "probability of a Gaussian blur (SimCLR on CIFAR: none)", low=0, high=1)
+
+
+@dataclass(frozen=True)
+class SimCLR(Views):
+    """SimCLR (Chen et al. 2020): two views of each patch must find each other among the batch (NT-Xent)."""
+
+    temperature: float = option(0.5, "NT-Xent temperature (SimCLR's CIFAR value)", above=0)
+    proj_hidden: int = option(2048, "projector MLP hidden width", low=1)
+    proj_dim: int = option(128, "projection dimensions", low=1)
+    lr: float = option(0.06, "SGD learning rate (lightly's CIFAR benchmark; SimCLR's LARS is not used)", above=0)
+    momentum: float = option(0.9, "SGD momentum", low=0, below=1)
+    weight_decay: float = option(5e-4, "weight decay", low=0)
+    warmup: float = option(0.0, "epochs of linear warm-up, then a cosine decay to zero", low=0)
+
+
+@dataclass(frozen=True)
+class DINO(Views):
+    """DINO (Caron et al. 2021): a student matches a momentum teacher's centred, sharpened output across multi-crop
+    views (two global views seen by both, local views by the student only)."""
+
+    out_dim: int = option(65536, "output dimensions of the DINO head (the paper's 65536)", low=2)
+    hidden: int = option(2048, "head MLP hidden width", low=1)
+    bottleneck: int = option(256, "head bottleneck before the weight-normalised last layer", low=1)
+    student_temp: float = option(0.1, "student softmax temperature", above=0)
+    teacher_temp: float = option(0.04, "teacher softmax temperature (sharpening)", above=0)
+    center_momentum: float = option(0.9, "momentum of the teacher-output centre", low=0, below=1)
+    momentum: float = option(0.996, "EMA momentum of the teacher, raised to 1 by a cosine over the run", low=0, below=1)
+    global_scale: tuple[float, float] = option((0.4, 1.0), "global views: crop area range", above=0, high=1)
+    local_scale: tuple[float, float] = option((0.05, 0.4), "local views: crop area range", above=0, high=1)
+    local_crops: int = option(8, "local views per patch", low=0)
+    local_size: int | None = option(None, "local views' side in pixels", low=8, shown="96/224 of the patch side")
+    lr: float = option(5e-4, "AdamW learning rate (the paper's at batch 256)", above=0)
+    weight_decay: float = option(0.04, "AdamW weight decay", low=0)
+    warmup: float = option(0.0, "epochs of linear warm-up, then a cosine decay to zero", low=0)
