@@ -67,7 +67,7 @@ def test_old_config_shape_is_read():
 
 
 def test_registry_is_static_and_every_method_has_its_parts():
-    assert list(METHODS) == ["rotnet", "deepcluster", "monogan", "bigan", "supervised", "distill"]
+    assert list(METHODS) == ["rotnet", "deepcluster", "monogan", "bigan", "supervised", "simclr", "dino", "distill"]
     for name, method in METHODS.items():
         module = method_module(name)
         assert callable(module.train) and callable(module.check) and module.Hparams is method.hparams
@@ -75,7 +75,10 @@ def test_registry_is_static_and_every_method_has_its_parts():
     paper = {"rotnet": dict(lr=0.01, momentum=0.9, weight_decay=5e-4, milestones=(0.3, 0.6, 0.8), lr_factor=0.2),
              "deepcluster": dict(k=1000, pca_dim=256, lr=0.05, momentum=0.9, weight_decay=1e-5),
              "monogan": dict(lr=1e-4, beta1=0.5, beta2=0.9, gp_lambda=10.0, critic_steps=5, latent=128),
-             "bigan": dict(lr=2e-4, beta1=0.5, latent=200), "supervised": dict(lr=0.01, momentum=0.9)}
+             "bigan": dict(lr=2e-4, beta1=0.5, latent=200), "supervised": dict(lr=0.01, momentum=0.9),
+             "simclr": dict(temperature=0.5, proj_dim=128), "distill": dict(temperature=8.0, lr=1e-3, optimiser="adam"),
+             "dino": dict(out_dim=65536, student_temp=0.1, teacher_temp=0.04, center_momentum=0.9, momentum=0.996,
+                          local_crops=8, global_scale=(0.4, 1.0), local_scale=(0.05, 0.4))}
     for name, values in paper.items():
         defaults = METHODS[name].hparams()
         assert {k: getattr(defaults, k) for k in values} == values, name

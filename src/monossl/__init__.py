@@ -16,7 +16,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 from monossl.errors import UserError  # noqa: E402
 
 __version__ = "0.2.0"
-API = ("generate", "pretrain", "distill", "probe", "reproduce", "export")
+API = ("generate", "pretrain", "distill", "probe", "export")  # and monossl.api.reproduce (`monossl.reproduce` is the package)
 
 
 def __getattr__(name):  # the Python API (monossl.api), imported when first used

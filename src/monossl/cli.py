@@ -146,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     if hasattr(signal, "SIGXFSZ"):  # past a file-size limit, a write fails (EFBIG) instead of killing the process
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     argv = list(sys.argv[1:] if argv is None else argv)
-    provenance.COMMAND = argv
+    provenance.COMMAND = ["monossl", *argv]
     try:
         parser, path, spelled = build_parser(argv)
         args = parser.parse_args(argv)

@@ -138,7 +138,7 @@ def plot_curve(curve: dict, path: Path) -> None:
         ax.grid(alpha=0.3)
     axes[0][0].legend(fontsize=8, title="solid: run (quick probe), dotted: online kNN, dashed: random trunk",
                       title_fontsize=7)
-    fig.suptitle(f"learning curve: {curve['run']}", fontsize=9)
+    fig.suptitle(f"learning curve: {Path(curve['run']).name}", fontsize=9)
     fig.tight_layout()
     save_figure(fig, path, dpi=110)
 

@@ -27,11 +27,20 @@ def made_by() -> dict:
     return {"version": __version__, "commit": commit()}
 
 
-COMMAND: list[str] | None = None  # the command line of this process, set by `monossl.cli.main`
+COMMAND: list[str] | None = None  # the command line of this process ("monossl", ...), set by `monossl.cli.main`
 
 
 def command_line() -> str:
-    """The command that is running, as `monossl ...`, or a note that it is the Python API."""
+    """The command that is running (`monossl ...`), or a note that it is the Python API."""
     import shlex
 
-    return "monossl " + shlex.join(COMMAND) if COMMAND is not None else "the Python API (monossl.api)"
+    return shlex.join(COMMAND) if COMMAND is not None else "the Python API (monossl.api)"
+
+
+def stamp() -> str:
+    """One line for a figure's foot: the version, the commit and the command that made it, paths shortened to their
+    last part (a figure never carries a path of the machine that made it)."""
+    from monossl import __version__
+
+    words = [Path(w).name if "/" in w else w for w in command_line().split(" ")]
+    return f"monossl {__version__} ({commit() or 'no git'}): {' '.join(words)}"

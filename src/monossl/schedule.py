@@ -41,3 +41,13 @@ def cosine_lr(base: float, step: int, total: int) -> float:
     import math
 
     return base * 0.5 * (1.0 + math.cos(math.pi * min(step, total) / max(total, 1)))
+
+
+DECAYS = ("constant", "cosine", "linear")
+
+
+def decayed_lr(base: float, decay: str, step: int, total: int, warmup_steps: int = 0) -> float:
+    """The rate at `step` of `total`: `base` held (constant), or decayed to zero at the end by a cosine or linearly,
+    after a linear warm-up over the first `warmup_steps` steps."""
+    rate = {"constant": base, "cosine": cosine_lr(base, step, total), "linear": linear_lr(base, step, total)}[decay]
+    return warmup_lr(rate, step, warmup_steps)

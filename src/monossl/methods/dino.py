@@ -21,7 +21,7 @@ from monossl.errors import OptionError
 from monossl.losses.dino import dino_loss, ema_update, update_center
 from monossl.methods.hparams import DINO as Hparams
 from monossl.nets.registry import build_trunk
-from monossl.schedule import cosine_lr, set_lr, warmup_lr
+from monossl.schedule import decayed_lr, set_lr
 
 
 def local_side(hp: Hparams, size: int) -> int:
@@ -89,7 +89,7 @@ def train(run, hp: Hparams) -> None:
         model.train()
         for i, images in enumerate(run.epoch_batches(loader, epoch)):
             step = epoch * len(loader) + i
-            set_lr(optimiser, warmup_lr(cosine_lr(hp.lr, step, total), step, round(hp.warmup * len(loader))))
+            set_lr(optimiser, decayed_lr(hp.lr, "cosine", step, total, round(hp.warmup * len(loader))))
             views = [glob(images), glob(images)] + [local(images) for _ in range(hp.local_crops)]
             with torch.no_grad():
                 targets = teacher(views[:2])

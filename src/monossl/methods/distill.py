@@ -18,7 +18,7 @@ from monossl.errors import OptionError, UserError, opt
 from monossl.losses.distill import agreement, kd_loss
 from monossl.methods.classifier import native_augmentation
 from monossl.methods.hparams import Distill as Hparams
-from monossl.schedule import cosine_lr, linear_lr, set_lr, warmup_lr
+from monossl.schedule import decayed_lr, set_lr
 
 
 def load_teacher(hp: Hparams, size: int) -> tuple[torch.nn.Module, dict]:
@@ -151,8 +151,7 @@ def train(run, hp: Hparams) -> None:
         model.train()
         for i, images in enumerate(run.epoch_batches(loader, epoch)):
             step = epoch * len(loader) + i
-            rate = {"constant": hp.lr, "cosine": cosine_lr(hp.lr, step, total), "linear": linear_lr(hp.lr, step, total)}
-            set_lr(optimiser, warmup_lr(rate[hp.lr_decay], step, round(hp.warmup * len(loader))))
+            set_lr(optimiser, decayed_lr(hp.lr, hp.lr_decay, step, total, round(hp.warmup * len(loader))))
             x = views(images, hp, augment)
             with torch.no_grad(), fabric.autocast():
                 target = teacher(teacher_input(x, hp.teacher_norm)).float()

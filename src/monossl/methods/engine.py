@@ -41,7 +41,8 @@ class Run:
         accelerator = config.device
         if accelerator == "cuda" and not torch.cuda.is_available():
             raise UserError("--device cuda: no CUDA device is visible; use --device cpu")
-        logging.getLogger("lightning.fabric").setLevel(logging.WARNING)  # no banners on normal runs
+        for name in ("lightning.fabric", "lightning.pytorch"):  # no banners on normal runs (either may own the logger)
+            logging.getLogger(name).setLevel(logging.WARNING)
         self.fabric = Fabric(accelerator=accelerator, devices=config.devices, num_nodes=config.nodes, precision=config.precision,
                              loggers=make_loggers(config.logger, self.out))
         self.fabric.launch()

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from monossl.options import Options, option
+from monossl.schedule import DECAYS
 
 CRITIC_INITS = ("deepcluster", "wgan-gp", "smooth")
 LR_DECAYS = ("constant", "linear")
@@ -110,7 +111,7 @@ class Distill(Options):
     lr: float = option(1e-3, "learning rate (the anchor: Adam 1e-3)", above=0)
     weight_decay: float = option(0.0, "weight decay", low=0)
     lr_decay: str = option("constant", "the rate over the run: constant, cosine (to zero at the end) or linear",
-                           choices=("constant", "cosine", "linear"))
+                           choices=DECAYS)
     warmup: float = option(0.0, "epochs of linear warm-up, per step", low=0)
     hidden: int | None = option(None, "student head width: none gives a linear head", low=1)
 

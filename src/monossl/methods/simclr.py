@@ -13,7 +13,7 @@ from monossl.errors import OptionError
 from monossl.losses.ntxent import nt_xent
 from monossl.methods.hparams import SimCLR as Hparams
 from monossl.nets.registry import build_trunk
-from monossl.schedule import cosine_lr, set_lr, warmup_lr
+from monossl.schedule import decayed_lr, set_lr
 
 
 def check(config, hp: Hparams) -> None:
@@ -52,7 +52,7 @@ def train(run, hp: Hparams) -> None:
         model.train()
         for i, images in enumerate(run.epoch_batches(loader, epoch)):
             step = epoch * len(loader) + i
-            set_lr(optimiser, warmup_lr(cosine_lr(hp.lr, step, total), step, round(hp.warmup * len(loader))))
+            set_lr(optimiser, decayed_lr(hp.lr, "cosine", step, total, round(hp.warmup * len(loader))))
             loss = nt_xent(model(view(images)), model(view(images)), hp.temperature)
             optimiser.zero_grad(set_to_none=True)
             run.fabric.backward(loss)

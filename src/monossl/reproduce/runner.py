@@ -89,7 +89,8 @@ def train_row(row: Row, table: Table, protocol: Protocol, out: Path, data_root: 
                              data_root=data_root, **source_for(row, table, images_dir, imagenet, data_root))
     config = PretrainConfig(method=row.method, out=str(run_dir), input=train_input, arch=arch or table.arch,
                             epochs=epochs_for(mb, train_input, row.method), batch_size=mb.batch_size, device=device,
-                            workers=workers, hparams={**mb.hparams, **(hparams or {})}, seed=seed)
+                            workers=workers, hparams={**mb.hparams, **(hparams or {})}, seed=seed,
+                            precision=mb.precision or "32-true")
     pretrain(config, resume=(run_dir / "config.json").exists())
     return run_dir
 
@@ -117,10 +118,12 @@ def classifier_row(row: Row, table: Table, budget: Budget, probe_out: Path, seed
 
 
 def settings(tree, prefix: str = "") -> dict[str, object]:
-    """A budget's settings as flat dotted keys (`cifar.methods.monogan.hparams.lr`), JSON values."""
+    """A budget's settings as flat dotted keys (`cifar.methods.monogan.hparams.lr`), JSON values; unset (None)
+    settings are left out, so a setting added later leaves the budget's earlier OUT folders valid."""
     if not isinstance(tree, dict):
         return {prefix: tree}
-    return {k: v for key, sub in tree.items() for k, v in settings(sub, f"{prefix}.{key}" if prefix else str(key)).items()}
+    return {k: v for key, sub in tree.items() for k, v in settings(sub, f"{prefix}.{key}" if prefix else str(key)).items()
+            if v is not None}
 
 
 def check_budget(out: Path, budget: Budget, table: Table) -> None:

@@ -10,9 +10,13 @@ from monossl.rundir import atomic_write_bytes
 
 
 def save_figure(fig, path: str | Path, dpi: int = 110) -> Path:
-    """Render a matplotlib figure to PNG and write it atomically; the figure is closed."""
+    """Render a matplotlib figure to PNG, stamped at its foot with what made it (`provenance.stamp`), and write it
+    atomically; the figure is closed."""
     import matplotlib.pyplot as plt
 
+    from monossl.provenance import stamp
+
+    fig.text(0.995, 0.002, stamp(), ha="right", va="bottom", fontsize=4.5, color="0.45")
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi)
     plt.close(fig)
