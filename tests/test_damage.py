@@ -113,8 +113,9 @@ def test_a_damaged_curve_cache_is_rebuilt_not_trusted(world, capsys):
     cache = next((world["run"] / "curve").glob("epoch001*.json"))
     good = json.loads(cache.read_text())["taps"]
     cache.write_text('{"taps": ')
-    assert main(["curve", str(world["run"]), "--data-root", data, "--taps", "conv1"]) == 0
-    assert json.loads(cache.read_text())["taps"] == good and "rebuilt" in capsys.readouterr().err
+    with pytest.warns(UserWarning, match="damaged cached probe; rebuilt"):
+        assert main(["curve", str(world["run"]), "--data-root", data, "--taps", "conv1"]) == 0
+    assert json.loads(cache.read_text())["taps"] == good
 
 
 def test_two_writers_on_one_output_the_second_refuses_whatever_the_timing(world, tmp_path, capsys):
@@ -167,3 +168,43 @@ def test_write_targets_that_are_not_files(world, tmp_path, capsys):
         assert main(argv) == 2
         err = capsys.readouterr().err.strip()
         assert len(err.splitlines()) == 1 and message in err, err
+
+
+def run_limited(argv, limit_bytes: int) -> subprocess.CompletedProcess:
+    """`monossl ARGV` in a process that may write files of at most `limit_bytes` (ulimit -f)."""
+    import resource
+
+    def limit():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit_bytes, limit_bytes))
+
+    return subprocess.run([sys.executable, "-m", "monossl", *map(str, argv)], preexec_fn=limit, capture_output=True,
+                          text=True, timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"})
+
+
+def test_a_file_size_limit_is_one_line_and_leaves_nothing_that_looks_finished(world, tmp_path):
+    out = tmp_path / "big"
+    done = run_limited(["generate", world["image"], "--count", "4000", "--out", out], 200_000)
+    assert done.returncode == 2 and "ulimit -f" in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert not (out / "meta.json").exists()
+    run = tmp_path / "run"
+    done = run_limited(["pretrain", "rotnet", "--source", world["image"], "--count", "32", "--epochs", "1", "--batch-size",
+                        "16", "--workers", "0", "--out", run], 100_000)  # the checkpoint (~4 MB) cannot be written
+    assert done.returncode == 2 and "monossl: error:" in done.stderr and "Traceback" not in done.stderr, done.stderr
+    assert not (run / "checkpoint.pt").exists() and not (run / "trunk.pt").exists()
+
+
+def test_a_full_disk_is_one_line_and_leaves_nothing_that_looks_finished(world, tmp_path):
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(disk)],
+                                           capture_output=True).returncode != 0:
+        pytest.skip("needs root and mount to make a small filesystem")
+    try:
+        run = disk / "run"
+        done = subprocess.run([sys.executable, "-m", "monossl", "pretrain", "rotnet", "--source", world["image"], "--count",
+                               "32", "--epochs", "1", "--batch-size", "16", "--workers", "0", "--out", str(run)],
+                              capture_output=True, text=True, timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"})
+        assert done.returncode == 2 and "no space left" in done.stderr and "Traceback" not in done.stderr, done.stderr
+        assert not (run / "trunk.pt").exists() and not list(run.rglob(".*.tmp"))
+    finally:
+        subprocess.run(["umount", str(disk)], capture_output=True)

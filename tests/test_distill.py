@@ -102,3 +102,40 @@ def test_a_torchscript_teacher_and_bad_teachers(teacher, tiny_cifar, rgb_image, 
         err = capsys.readouterr().err.strip()
         assert len(err.splitlines()) == 1 and message in err, err
         assert not (tmp_path / argv[-1]).exists(), argv  # nothing written
+
+
+@pytest.mark.integration
+def test_curve_of_a_distillation_run_is_the_students_own_accuracy(teacher, tiny_cifar, rgb_image, tmp_path):
+    out = tmp_path / "student"
+    assert main(distill_args(teacher, tiny_cifar, rgb_image, out)) == 0
+    assert main(["curve", str(out), "--data-root", str(tiny_cifar)]) == 0
+    curve = json.loads((out / "curve.json").read_text())
+    epochs = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    logged = [r["test_acc"] for r in epochs if r["kind"] == "epoch"]
+    assert [p["top1"]["student"] for p in curve["points"]] == logged and (out / "curve.png").exists()
+    assert curve["baseline"] == "untrained student" and curve["random"]["student"] == epochs[0]["test_acc"]
+
+
+def test_table_d_on_cifar100_reads_the_official_layout(images_dir_d, tmp_path, monkeypatch):
+    from conftest import write_cifar
+    from monossl.data import cifar
+
+    root = tmp_path / "root"
+    write_cifar(root, "cifar100", classes=100, n_train=200, n_test=100)
+    monkeypatch.setitem(cifar.SPECS["cifar100"], "counts", (200, 100))
+    out = tmp_path / "d100"
+    assert main(["reproduce", "distill", "--dataset", "cifar100", "--budget", "smoke", "--out", str(out), "--data-root",
+                 str(root), "--images", str(images_dir_d), "--rows", "image_b", "--workers", "0"]) == 0
+    results = json.loads((out / "distill-cifar100.json").read_text())
+    assert results["rows"]["teacher"]["seeds"]["0"]["classes"] == 100 and "image_b" in results["rows"]
+    assert "Table D (ours): distilling a CIFAR-100 classifier" in (out / "distill-cifar100.md").read_text()
+
+
+@pytest.fixture
+def images_dir_d(tmp_path):
+    from PIL import Image
+
+    folder = tmp_path / "images"
+    folder.mkdir()
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (90, 240, 3), dtype=np.uint8)).save(folder / "image_b.png")
+    return folder

@@ -235,3 +235,15 @@ def test_joint_embedding_options_are_refused_in_one_line(rgb_image, tmp_path, ca
         err = capsys.readouterr().err.strip()
         assert len(err.splitlines()) == 1 and message in err, err
         assert not (tmp_path / "x").exists()
+
+
+def test_the_probe_command_pretrain_prints_runs_as_printed(rgb_image, tiny_cifar, tmp_path, capsys):
+    import shlex
+
+    run = tmp_path / "a run"  # a space: the printed command must quote it
+    assert main(["pretrain", "rotnet", "--source", str(rgb_image), "--count", "32", "--epochs", "1", "--batch-size", "16",
+                 "--workers", "0", "--data-root", str(tiny_cifar), "--out", str(run)]) == 0
+    hint = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("probe it with: "))
+    argv = shlex.split(hint[len("probe it with: "):])
+    assert argv[0] == "monossl" and main([*argv[1:], "--epochs", "1"]) == 0
+    assert (run / "probe.json").exists()

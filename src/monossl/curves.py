@@ -87,7 +87,10 @@ def learning_curve(run: str | Path, dataset: str = "cifar10", data_root: str | N
         raise UserError(f"--every {every}: must be at least 1")
     found = snapshots(run)
     chosen = [(e, p) for i, (e, p) in enumerate(found) if i % every == every - 1 or i == len(found) - 1]
-    epochs = {int(r["epoch"]): r for r in MetricsLog(run / "metrics.jsonl").records() if r.get("kind") == "epoch"}
+    records = MetricsLog(run / "metrics.jsonl").records()
+    epochs = {int(r["epoch"]): r for r in records if r.get("kind") == "epoch"}
+    if any(r.get("kind") == "eval" for r in records):  # a distillation run: the student scored itself every epoch
+        return student_curve(run, records, {e: p for e, p in chosen})
     folder = run / "curve"
     points = []
     for epoch, path in chosen:
@@ -106,6 +109,26 @@ def learning_curve(run: str | Path, dataset: str = "cifar10", data_root: str | N
                        data_root=data_root, taps=taps, config=config, resume=True)
     curve = {"run": str(run), "dataset": dataset, "protocol": "quick" if config == QUICK else "custom",
              "points": points, "baseline": baseline, "random": {t: m["top1"] for t, m in random.taps.items()}}
+    write_json(run / "curve.json", curve)
+    plot_curve(curve, run / "curve.png")
+    return curve
+
+
+def student_curve(run: Path, records: list[dict], chosen: dict) -> dict:
+    """A distillation run's curve: the student's test top-1 and agreement with the teacher, as its epochs logged
+    them (no probe needed), against the untrained student (its epoch-0 record)."""
+    from monossl.nets.registry import load_trunk
+    from monossl.viz.filters import first_conv, structure
+
+    start = next(r for r in records if r.get("kind") == "eval")
+    points = [{"epoch": int(r["epoch"]), "cpu_minutes": r.get("cpu_minutes"), "images_seen": r.get("images_seen"),
+               "top1": {"student": r["test_acc"], "agreement": r["test_agreement"]},
+               "conv1_structure": structure(first_conv(load_trunk(chosen[int(r["epoch"])])[0]).weight)["structure"]}
+              for r in records if r.get("kind") == "epoch" and int(r["epoch"]) in chosen]
+    curve = {"run": str(run), "dataset": "the teacher's test set", "protocol": "the student's own",
+             "points": points, "baseline": "untrained student",
+             "random": {"student": start["test_acc"], "agreement": start["test_agreement"]},
+             "teacher": start.get("teacher_acc")}
     write_json(run / "curve.json", curve)
     plot_curve(curve, run / "curve.png")
     return curve

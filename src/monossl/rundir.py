@@ -73,17 +73,25 @@ def atomic_torch_save(obj: Any, path: Path) -> None:
     try:
         try:
             torch.save(obj, tmp)
-        except RuntimeError as exc:  # torch wraps a failed write (a full disk, a file-size limit) in a RuntimeError
-            if "write" not in str(exc).lower():
-                raise
-            full = shutil.disk_usage(path.parent).free < 1 << 20
-            raise OSError(errno.ENOSPC if full else errno.EIO, os.strerror(errno.ENOSPC if full else errno.EIO),
-                          str(path)) from None
+        except (OSError, RuntimeError) as exc:  # torch wraps a failed write (a full disk, a size limit) in a RuntimeError
+            raise write_failure(exc, path) from None
         os.chmod(tmp, 0o644)  # as every other file of a run (mkstemp creates 0600)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_failure(exc: BaseException, path: Path) -> BaseException:
+    """A failed write as the OSError it is: torch reports a full disk or a file-size limit as a RuntimeError; other
+    errors are returned as they are."""
+    if isinstance(exc, OSError):
+        return exc
+    if "write" not in str(exc).lower():
+        return exc
+    full = shutil.disk_usage(Path(path).parent).free < 1 << 20
+    code = errno.ENOSPC if full else errno.EIO
+    return OSError(code, os.strerror(code), str(path))
 
 
 class MetricsLog:

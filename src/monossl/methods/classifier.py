@@ -43,9 +43,10 @@ def classifier_and_optimiser(run, hp, classes: int):
     return trunk, model, optimiser
 
 
-def classification_loss(logits: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Cross-entropy and top-1 accuracy (a tensor: read it only when logging)."""
-    return F.cross_entropy(logits, labels), (logits.detach().argmax(1) == labels).float().mean()
+def classification_loss(logits: torch.Tensor, labels: torch.Tensor, smoothing: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Cross-entropy (with label smoothing) and top-1 accuracy (a tensor: read it only when logging)."""
+    return (F.cross_entropy(logits, labels, label_smoothing=smoothing),
+            (logits.detach().argmax(1) == labels).float().mean())
 
 
 def scheduled_lr(hp, epoch: int, i: int, steps: int, epochs: int) -> float:

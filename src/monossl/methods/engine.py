@@ -28,7 +28,7 @@ from monossl.methods.config import RESUMABLE, PretrainConfig
 from monossl import provenance
 from monossl.errors import OptionError, UserError
 from monossl.nets.registry import save_trunk
-from monossl.rundir import MetricsLog, atomic_write_text, prepare_out_dir, read_state, write_json
+from monossl.rundir import MetricsLog, atomic_write_text, prepare_out_dir, read_state, write_failure, write_json
 from monossl.seeding import derive_seed
 
 class Run:
@@ -177,7 +177,11 @@ class Run:
         state["cpu_seconds"] = self.cpu_seconds
         state["rng"] = torch.get_rng_state()
         tmp = self.out / ".checkpoint.pt.tmp"
-        self.fabric.save(tmp, state)
+        try:
+            self.fabric.save(tmp, state)
+        except (OSError, RuntimeError) as exc:  # a full disk or a file-size limit: no half-written checkpoint is left
+            tmp.unlink(missing_ok=True)
+            raise write_failure(exc, tmp) from None
         if self.fabric.is_global_zero:
             # snapshot and metrics first, the checkpoint last: a kill in between resumes from the previous
             # checkpoint, and `restore` drops the records of the epoch it repeats

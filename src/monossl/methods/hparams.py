@@ -41,6 +41,8 @@ class RotNet(SGD):
 class Supervised(SGD):
     hidden: int | None = option(None, "classifier width: none gives a linear head on the CIFAR trunk, 4096 on AlexNet",
                                 low=1)
+    label_smoothing: float = option(0.0, "label smoothing of the cross-entropy (Szegedy et al. 2016); 0: none", low=0,
+                                    below=1)
 
 
 @dataclass(frozen=True)

@@ -61,7 +61,7 @@ def train(run, hp: Hparams) -> None:
         correct, seen = torch.zeros(()), 0
         for i, (x, y) in enumerate(run.epoch_batches(loader, epoch)):
             set_lr(optimiser, scheduled_lr(hp, epoch, i, len(loader), cfg.epochs))
-            loss, accuracy = classification_loss(model(augment(x)), y)
+            loss, accuracy = classification_loss(model(augment(x)), y, hp.label_smoothing)
             optimiser.zero_grad(set_to_none=True)
             run.fabric.backward(loss)
             optimiser.step()

@@ -95,8 +95,12 @@ def load_classifier(spec: str | Path) -> tuple[nn.Module, dict]:
         path = path / "classifier.pt"
     if not path.is_file():
         raise UserError(f"{path}: no such classifier file or run folder")
+    import warnings
+
     try:
-        scripted = torch.jit.load(str(path), map_location="cpu")
+        with warnings.catch_warnings():  # TorchScript is deprecated upstream; a user's teacher may still be one
+            warnings.filterwarnings("ignore", message=".*is deprecated.*")
+            scripted = torch.jit.load(str(path), map_location="cpu")
     except Exception:  # noqa: BLE001 - not TorchScript: try a monossl checkpoint
         scripted = None
     if scripted is not None:

@@ -69,8 +69,13 @@ def export(run: str | Path, out: str | Path, fmt: str = "safetensors") -> Path:
     save_file({k: v.contiguous() for k, v in tensors.items()}, str(out / WEIGHTS), metadata={"format": "pt"})
     atomic_write_text(out / CONFIG, json.dumps(config, indent=2, sort_keys=True) + "\n")
     if fmt == "torchscript":
+        import warnings
+
         example = torch.zeros(1, 3, trunk.input_size, trunk.input_size)
-        torch.jit.save(torch.jit.trace(model.eval(), example), str(out / SCRIPT))
+        with warnings.catch_warnings():  # TorchScript is deprecated upstream, and still what runs without monossl
+            warnings.simplefilter("ignore", DeprecationWarning)
+            warnings.filterwarnings("ignore", message=".*is deprecated.*")
+            torch.jit.save(torch.jit.trace(model.eval(), example), str(out / SCRIPT))
     atomic_write_text(out / CARD, model_card(folder, config, fmt))
     return out
 

@@ -523,7 +523,7 @@ def knn_arrays(trunk: Trunk, train, test, classes: int, taps, config: ProbeConfi
     def pooled_split(name: str, array: np.ndarray) -> dict[str, np.ndarray]:
         for key in ((name, False), (name, True)) if name == "train" else (name,):
             if key in cache:  # the full-resolution cache (rows 0..n-1: unflipped)
-                return {t: normalise(torch.cat([pooled(torch.from_numpy(np.asarray(f[i:i + 2048])), features.shapes[t],
+                return {t: normalise(torch.cat([pooled(torch.from_numpy(np.asarray(f[i:min(i + 2048, len(array))])), features.shapes[t],
                                                        knn.pool) for i in range(0, len(array), 2048)]))
                         for t, f in cache[key].items()}
         out = {t: [] for t in features.taps}
