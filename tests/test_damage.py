@@ -208,3 +208,12 @@ def test_a_full_disk_is_one_line_and_leaves_nothing_that_looks_finished(world, t
         assert not (run / "trunk.pt").exists() and not list(run.rglob(".*.tmp"))
     finally:
         subprocess.run(["umount", str(disk)], capture_output=True)
+
+
+def test_resuming_a_finished_probe_with_other_settings_is_refused_and_it_stays(world, capsys):
+    probe = world["probe"]
+    before = probe.read_bytes()
+    base = ["probe", str(world["run"]), "--dataset", "cifar10", "--data-root", world["data"], "--out", str(probe), "--resume"]
+    assert main([*base, "--epochs", "1"]) == 0  # the same settings: it is complete, re-used
+    assert main([*base, "--epochs", "2"]) == 2
+    assert "a finished probe of other settings (epochs)" in capsys.readouterr().err and probe.read_bytes() == before

@@ -439,8 +439,14 @@ def probe(trunk_spec: str, dataset: str, out: str | Path, arch: str | None = Non
         raise UserError(f"{out}: is a folder; {opt('out')} takes a file name such as result.json")
     if out.exists() and not resume:
         raise UserError(f"{out}: exists; choose another {opt('out')} or delete it")
-    if out.exists():
-        return ProbeResult(**{k: v for k, v in read_result(out).items() if k in ProbeResult.__dataclass_fields__})
+    if out.exists():  # finished: re-used when it measured what is asked now, else refused (never overwritten)
+        done = read_result(out)
+        made, asked = done.get("protocol", {}), asdict(config)
+        changed = sorted(k for k in asked if k in made and k != "bn_stats" and made[k] != json_value(asked[k]))
+        if done.get("dataset") != dataset or changed:
+            raise UserError(f"{out}: a finished probe of other settings ({', '.join(changed[:3]) or 'dataset'}); "
+                            f"choose a new {opt('out')} (nothing was changed)")
+        return ProbeResult(**{k: v for k, v in done.items() if k in ProbeResult.__dataclass_fields__})
     partial_path = out.with_name(out.name + ".partial.json")
     done = read_state(partial_path, f"delete it and the {out.name}.seed*.state.pt files, then rerun without "
                       f"{opt('resume')}") if resume and partial_path.exists() else {"seeds": {}, "curves": {}}
@@ -503,6 +509,11 @@ def probe(trunk_spec: str, dataset: str, out: str | Path, arch: str | None = Non
     atomic_write_text(out.with_suffix(".md"), result.to_markdown())
     partial_path.unlink(missing_ok=True)
     return result
+
+
+def json_value(value):
+    """A setting as it reads back from JSON (tuples as lists)."""
+    return list(value) if isinstance(value, tuple) else value
 
 
 def merge_metrics(metrics: dict, extra: dict) -> None:
