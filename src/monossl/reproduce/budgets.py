@@ -69,7 +69,7 @@ SUPERVISED_CIFAR = {"lr": 0.1, "warmup": 1}
 SUPERVISED_CPU = MethodBudget(0, 30, 128, SUPERVISED_CIFAR)  # Table 1 (a); Table D's teacher (the same run)
 
 # Table D's student: the anchor's Adam 1e-3, T = 8 and CutMix, constant; 85 epochs of 12,800 Image B patches in
-# bf16-mixed, 25 CPU-minutes on a CPU with AVX512-BF16 (docs/research/distill.md)
+# bf16-mixed, 40 CPU-minutes on a 2-core CPU with AVX512-BF16, both cores busy (docs/research/distill.md)
 DISTILL_CPU = MethodBudget(12800, 85, 256, {"lr": 1e-3}, "bf16-mixed")
 DISTILL_PAPER = MethodBudget(50000, 1000, 512, {"lr": 1e-3})  # Asano & Saeed (2023): Adam 1e-3, batch 512, 1000 epochs
 

@@ -82,7 +82,8 @@ def render_markdown(table: Table, budget: str, summary: dict, checks: dict | Non
     if notes:
         lines += ["", "¹ Notes:"] + notes
     if finished:
-        lines += ["", f"![accuracy against depth]({table.name}.png)"]
+        what = "accuracy against depth" if table.taps else "test top-1 against CPU-minutes of training"
+        lines += ["", f"![{what}]({table.name}.png)"]
     lines += [""] + conclusions_section(table, summary, budget)
     if checks and "rank" in checks:
         lines += rank_section(checks["rank"], table.judged[-1] if not table.taps else "conv2")
