@@ -142,20 +142,58 @@ def test_probe_bad_input(tiny_cifar, tmp_path, capsys):
         assert not (tmp_path / "o.json").exists()
 
 
-def test_image_folder_probe_with_ten_crops(tmp_path):
+def two_colour_folder(root, train: int = 6, val: int = 3):
     from PIL import Image
 
     rng = np.random.default_rng(0)
-    for split, n in (("train", 6), ("val", 3)):
+    for split, n in (("train", train), ("val", val)):
         for k, colour in enumerate([(200, 30, 30), (30, 30, 200)]):
-            d = tmp_path / split / f"class{k}"
+            d = root / split / f"class{k}"
             d.mkdir(parents=True)
             for i in range(n):
                 Image.fromarray((np.array(colour) + rng.integers(0, 40, (40, 48, 3))).clip(0, 255).astype(np.uint8)).save(d / f"{i}.png")
+    return f"folder:{root}/train,{root}/val"
+
+
+def test_image_folder_probe_with_ten_crops(tmp_path):
+    two_colour_folder(tmp_path)
     out = tmp_path / "f.json"
     assert main(["probe", "random", "--arch", "cifar", "--dataset", f"folder:{tmp_path}/train,{tmp_path}/val",
                  "--epochs", "3", "--workers", "0", "--batch-size", "4", "--out", str(out)]) == 0
     assert json.loads(out.read_text())["taps"]["conv1"]["top1"] == 100.0
+
+
+def test_centre_folder_views_run_the_trunk_once_per_view_whatever_the_epochs(tmp_path, monkeypatch):
+    from monossl.data.folder import ImageFolder, centre_crops
+    from monossl.probes import TapFeatures
+
+    dataset = two_colour_folder(tmp_path, train=5, val=4)
+    seen = []
+    forward = TapFeatures.forward
+    monkeypatch.setattr(TapFeatures, "forward", lambda self, x: seen.append(len(x)) or forward(self, x))
+    results = {}
+    for epochs in (1, 4):
+        out = tmp_path / f"c{epochs}.json"
+        seen.clear()
+        assert main(["probe", "random", "--arch", "cifar", "--dataset", dataset, "--epochs", str(epochs), "--workers", "0",
+                     "--batch-size", "4", "--folder-views", "centre", "--out", str(out)]) == 0
+        results[epochs] = json.loads(out.read_text())
+        assert sum(seen) == 2 * 10 + 8  # each training image and its mirror, each test image: once
+    assert results[4]["taps"]["conv1"]["top1"] == 100.0
+    assert results[4]["protocol"]["folder_views"] == "centre" and results[4]["protocol"]["bn_stats"] == "population"
+    train, val = centre_crops(tmp_path / "train", tmp_path / "val", 32)
+    view = ImageFolder(tmp_path / "val", crop=32, train=False, view="centre")
+    assert train.images.shape == (10, 32, 32, 3) and val.labels.tolist() == [0] * 4 + [1] * 4
+    assert np.array_equal(val.images[5], view[5][0].permute(1, 2, 0).numpy())
+
+
+def test_kraehenbuehl_probes_a_folder_through_its_centre_crops(tmp_path):
+    dataset = two_colour_folder(tmp_path)
+    args = ["probe", "kraehenbuehl", "--arch", "cifar", "--dataset", dataset, "--epochs", "1", "--workers", "0",
+            "--batch-size", "4"]
+    assert main(args + ["--folder-views", "centre", "--out", str(tmp_path / "k.json")]) == 0
+    assert json.loads((tmp_path / "k.json").read_text())["protocol"]["trunk_meta"]["init"] == "kraehenbuehl"
+    assert main(args + ["--out", str(tmp_path / "t.json")]) == 2  # ten-crop views hold no images in memory
 
 
 def test_shared_cifar10_loads(shared_cifar10):

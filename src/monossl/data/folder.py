@@ -114,3 +114,27 @@ class ImageFolder(Dataset):
         crops = [np.asarray(img.crop((x, y, x + c, y + c))) for x, y in corners]
         crops += [crop[:, ::-1] for crop in crops]
         return torch.stack([chw(crop) for crop in crops]), label
+
+
+def centre_crops(train_dir: str | Path, val_dir: str | Path, crop: int, train_limit: int | None = None,
+                 test_limit: int | None = None, seed: int = 0, workers: int = 0):
+    """Both splits of an image folder as in-memory centre crops (the evaluation view of `ImageFolder`), decoded once.
+
+    Returns:
+        (train, val) `ArrayDataset`s: uint8 images of shape (N, crop, crop, 3), labels, the class count.
+    Raises:
+        UserError: a split is not a folder of class subfolders, or their classes differ."""
+    from monossl.data.cifar import ArrayDataset
+
+    train = ImageFolder(train_dir, crop=crop, train=False, seed=seed, limit=train_limit, view="centre")
+    val = ImageFolder(val_dir, crop=crop, train=False, classes=train.classes, seed=seed, limit=test_limit, view="centre")
+
+    def split(data: ImageFolder, name: str):
+        images = np.empty((len(data), crop, crop, 3), np.uint8)
+        start = 0
+        for batch, _ in torch.utils.data.DataLoader(data, batch_size=64, num_workers=workers):
+            images[start:start + len(batch)] = batch.permute(0, 2, 3, 1).numpy()
+            start += len(batch)
+        return ArrayDataset(images, data.labels, len(data.classes), name)
+
+    return split(train, str(train_dir)), split(val, str(val_dir))

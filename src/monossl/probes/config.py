@@ -9,6 +9,7 @@ from monossl.schedule import step_lr
 AUGMENTS = ("none", "flip", "crop-flip")
 NORMS = ("channel", "feature")
 BN_STATS = ("auto", "batch", "population")
+FOLDER_VIEWS = ("ten-crop", "centre")
 
 
 @dataclass(frozen=True)
@@ -27,10 +28,13 @@ class ProbeConfig(Options):
     norm: str = option("feature", "probe BatchNorm per channel (BatchNorm2d on the tap) or per flattened feature",
                        choices=NORMS)
     bn_stats: str = option("auto", "BatchNorm statistics: per batch (running ones at test), fixed training-set ones, or "
-                           "auto: fixed where features are cached (CIFAR), per batch on image folders", choices=BN_STATS)
+                           "auto: fixed where features are cached (CIFAR, centre folder views), per batch on ten-crop folders", choices=BN_STATS)
     crop_padding: int = option(4, "crop-flip: zero padding before the random crop", low=0)
     pool_target: int = option(9600, "image folders: pooled dims per tap (CIFAR probes full resolution)", low=1)
     crop: int | None = option(None, "image folders: input side", low=64, shown="the trunk's, 224 for AlexNet")
+    folder_views: str = option("ten-crop", "image folders: ten-crop (a random crop of every image each epoch, ten crops "
+                               "averaged at test: the paper's) or centre (centre crops decoded once, features cached "
+                               "and flipped per --augment as on CIFAR)", choices=FOLDER_VIEWS)
     seed: int = option(0, "random seed of the probes' init and order", low=0)
     memory_budget_gb: float = option(8.0, "cached features beyond this go to a memory map on disk", above=0)
     train_limit: int | None = option(None, "probe on a seeded subset of the training split (image folders keep an "

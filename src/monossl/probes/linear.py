@@ -11,8 +11,8 @@ Protocol options (`ProbeConfig`, every one recorded in the result):
   semantics, as the linear-probes code); `feature` normalises every flattened dimension on its own.
 * `bn_stats`: `batch` trains with batch statistics and evaluates with running ones (PyTorch's
   BatchNorm); `population` fixes them to the whole training set's, for training and evaluation;
-  `auto` (default) is `population` where features are cached (CIFAR) and `batch` on image folders,
-  whose augmented views are never cached.
+  `auto` (default) is `population` where features are cached (CIFAR, centre folder views) and
+  `batch` on ten-crop folders, whose augmented views are never cached.
 
 CIFAR: taps at full resolution. With `none` and `flip`, the frozen trunk's features are extracted
 once (fp16, spilled to a memory map beyond `memory_budget_gb`); `flip` extracts the mirrored
@@ -20,8 +20,10 @@ training set beside the originals, so every epoch picks each image's view from t
 the features of flipped images, at twice the extraction cost and none per epoch. `crop-flip`
 cannot be cached and runs the trunk (up to the deepest tap) over the training set every epoch.
 Image folders (ImageNet layout): each tap is adaptive-max-pooled to about 9600 dims (9600/9216/
-9600/9600/9216 for AlexNet), training images are resized to 256, randomly cropped to 224 and
-flipped; evaluation averages the scores of ten crops.
+9600/9600/9216 for AlexNet). `folder_views="ten-crop"` (the paper's): training images are resized to
+256, randomly cropped to 224 and flipped, every epoch; evaluation averages the scores of ten crops.
+`folder_views="centre"`: each image's centre crop is decoded once and probed as CIFAR's images are
+(cached features, flipped per `augment`), so an epoch costs no decoding and no trunk pass.
 Schedule (paper preset): SGD with momentum 0.9, 36 epochs, lr 0.01 divided by 5 at epochs 5, 15, 25.
 """
 from __future__ import annotations
@@ -281,13 +283,14 @@ def train_probes(probes: LinearProbes, batches, n: int, labels: torch.Tensor, co
 
 def probe_arrays(trunk: Trunk, train: tuple[np.ndarray, np.ndarray], test: tuple[np.ndarray, np.ndarray], num_classes: int,
                  taps: list[str] | None = None, config: ProbeConfig = ProbeConfig(), input_norm: str = "unit",
-                 state_path: Path | None = None, resume: bool = False,
-                 cache: dict | None = None) -> tuple[dict[str, dict[str, float]], list[dict]]:
-    """Probe every tap on in-memory uint8 NHWC images (CIFAR). Returns the test metrics per tap and
-    the learning curve. `cache` (a dict kept by the caller) lets several seeds share one extraction."""
+                 state_path: Path | None = None, resume: bool = False, cache: dict | None = None,
+                 pool_target: int | None = None) -> tuple[dict[str, dict[str, float]], list[dict]]:
+    """Probe every tap on in-memory uint8 NHWC images (CIFAR; an image folder's centre crops, each tap pooled to
+    about `pool_target` dims). Returns the test metrics per tap and the learning curve. `cache` (a dict kept by
+    the caller) lets several seeds share one extraction."""
     config = resolve_stats(config.validate(), cached=True)
     torch.manual_seed(derive_seed(config.seed, "probe-init"))
-    features = TapFeatures(trunk, taps or trunk.tap_names, input_norm=input_norm, pool_target=None)
+    features = TapFeatures(trunk, taps or trunk.tap_names, input_norm=input_norm, pool_target=pool_target)
     scratch = state_path.parent if state_path else None
     cache = {} if cache is None else cache
     cached_flip = config.augment == "flip"
@@ -452,12 +455,19 @@ def probe(trunk_spec: str, dataset: str, out: str | Path, arch: str | None = Non
                       f"{opt('resume')}") if resume and partial_path.exists() else {"seeds": {}, "curves": {}}
     spec = DatasetSpec.parse(dataset)
     dirs = spec.dirs
+    pool = None
     if spec.kind != "folder":
         from monossl.data.cifar import load_cifar
 
         train, test = load_cifar(dataset, data_root, train=True), load_cifar(dataset, data_root, train=False)
         train, test = subset(train, config.train_limit, config.seed), subset(test, config.test_limit, config.seed)
         images = train.images
+    elif config.folder_views == "centre":
+        from monossl.data.folder import centre_crops
+
+        crop = config.crop or input_side(trunk_spec, arch)
+        train, test = centre_crops(dirs[0], dirs[1], crop, config.train_limit, config.test_limit, config.seed, workers)
+        images, pool = train.images, config.pool_target if train.images.shape[1] > 64 else None
     else:
         images = None
     if knn is not None and images is not None and knn.k > len(train.labels):
@@ -467,7 +477,7 @@ def probe(trunk_spec: str, dataset: str, out: str | Path, arch: str | None = Non
     for seed in seeds:
         trunk, arch_used, meta = resolve_trunk(trunk_spec, arch, seed=seed, images=images)
         trunk.check_taps(taps or trunk.tap_names)
-        if images is not None and arch_used != "cifar":
+        if spec.kind != "folder" and arch_used != "cifar":
             raise UserError(f"{dataset}: 32-px images need the cifar trunk, not {arch_used}; probe AlexNets on an image folder")
         if str(seed) in done["seeds"]:
             continue
@@ -481,10 +491,10 @@ def probe(trunk_spec: str, dataset: str, out: str | Path, arch: str | None = Non
         if images is not None:
             if linear:
                 metrics, curve = probe_arrays(trunk, (train.images, train.labels), (test.images, test.labels),
-                                              train.num_classes, taps, seeded, norm, state_path, resume, cache)
+                                              train.num_classes, taps, seeded, norm, state_path, resume, cache, pool)
             if knn is not None:
                 merge_metrics(metrics, knn_arrays(trunk, (train.images, train.labels), (test.images, test.labels),
-                                                  train.num_classes, taps, seeded, norm, knn, cache))
+                                                  train.num_classes, taps, seeded, norm, knn, cache, pool))
         else:
             if linear:
                 metrics, curve = probe_folder(trunk, dirs[0], dirs[1], taps, seeded, norm, workers, state_path, resume)
@@ -500,7 +510,7 @@ def probe(trunk_spec: str, dataset: str, out: str | Path, arch: str | None = Non
 
         classes = len(scan_folder(dirs[0])[1])
     protocol = {**asdict(resolve_stats(config, cached=images is not None)), "seeds": seeds, "classes": classes,
-                "pooling": "full resolution" if images is not None else "adaptive max", "arch": arch_used,
+                "pooling": "adaptive max" if spec.kind == "folder" else "full resolution", "arch": arch_used,
                 "linear": linear, "knn": asdict(knn) if knn else None,
                 "trunk_meta": {k: v for k, v in meta.items() if k not in ("config", "seed")}, "made_by": made_by()}
     result = ProbeResult(aggregate(done["seeds"]), dataset, f"{trunk_spec} ({arch_used})", protocol=protocol,
@@ -509,6 +519,15 @@ def probe(trunk_spec: str, dataset: str, out: str | Path, arch: str | None = Non
     atomic_write_text(out.with_suffix(".md"), result.to_markdown())
     partial_path.unlink(missing_ok=True)
     return result
+
+
+def input_side(trunk_spec, arch: str | None) -> int:
+    """The input side of the trunk TRUNK names (a baseline's architecture, a run's or checkpoint's trunk)."""
+    from monossl.nets.registry import BASELINES, build_trunk, load_trunk
+
+    if isinstance(trunk_spec, Trunk):
+        return trunk_spec.input_size
+    return (build_trunk(arch or "cifar") if trunk_spec in BASELINES else load_trunk(trunk_spec, arch)[0]).input_size
 
 
 def json_value(value):
@@ -522,12 +541,13 @@ def merge_metrics(metrics: dict, extra: dict) -> None:
 
 
 def knn_arrays(trunk: Trunk, train, test, classes: int, taps, config: ProbeConfig, input_norm: str, knn: KNN,
-               cache: dict | None = None) -> dict[str, dict[str, float]]:
-    """Weighted kNN per tap on in-memory uint8 images (CIFAR), reusing the linear probe's cached features when
-    they are in `cache` (each tap pooled from them), else extracting pooled features."""
+               cache: dict | None = None, pool_target: int | None = None) -> dict[str, dict[str, float]]:
+    """Weighted kNN per tap on in-memory uint8 images (CIFAR, or a folder's centre crops with the linear probe's
+    `pool_target`), reusing the linear probe's cached features when they are in `cache` (each tap pooled from
+    them), else extracting pooled features."""
     from monossl.probes.knn import knn_accuracy, normalise, pooled
 
-    features = TapFeatures(trunk, taps or trunk.tap_names, input_norm=input_norm, pool_target=None)
+    features = TapFeatures(trunk, taps or trunk.tap_names, input_norm=input_norm, pool_target=pool_target)
     cache = {} if cache is None else cache
     n = len(train[1])
 

@@ -71,7 +71,8 @@ def run_row(row: Row, table: Table, budget: Budget, out: Path, data_root: str | 
     else:
         trunk_spec = baseline_spec(row, protocol)
     config = replace(PRESETS["paper"], epochs=protocol.probe_epochs, train_limit=protocol.probe_train_limit,
-                     test_limit=protocol.probe_test_limit, crop=protocol.probe_crop, seed=seed)
+                     test_limit=protocol.probe_test_limit, crop=protocol.probe_crop, seed=seed,
+                     folder_views=protocol.probe_folder_views or PRESETS["paper"].folder_views)
     dataset = table.probe_dataset if table.probe_dataset != "imagenet" else \
         f"folder:{Path(imagenet) / 'train'},{Path(imagenet) / 'val'}"
     result = run_probe(trunk_spec, dataset, probe_out, arch=table.arch, data_root=data_root, taps=list(table.taps),
