@@ -1,6 +1,7 @@
 """`monossl reproduce` and `monossl demo` on tiny data: rows run, reports carry ours next to the paper."""
 import csv
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -346,3 +347,9 @@ def test_table_d_distils_from_the_teacher_it_trains_and_reports_shares(tiny_cifa
     row = next(line for line in md.splitlines() if line.startswith("| (image_b)"))
     assert f"{student['student'] / teacher['student']:.2f}" in row and "share of the teacher" in md
     assert "Not run yet: (dataset)" in md and (out / "distill.png").exists() and "curves" in results["checks"]
+    # a later run in an OUT whose earlier run folders are gone keeps their published learning curves
+    curves = results["checks"]["curves"]
+    shutil.rmtree(out / "runs" / "distill_gaussian-noise_cifar")
+    assert main(["reproduce", "distill", "--budget", "smoke", "--out", str(out), "--data-root", str(tiny_cifar),
+                 "--images", str(images_dir), "--rows", "image_b", "--workers", "0"]) == 0
+    assert json.loads((out / "distill.json").read_text())["checks"]["curves"] == curves

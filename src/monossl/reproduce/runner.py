@@ -295,7 +295,9 @@ def reproduce(table_name: str, budget_name: str, out: str | Path, data_root: str
             write_report(table, table_results(table, budget, out), out)
     results = table_results(table, budget, out)
     results.checks.update(rank_check(table, results.summary(), images_dir, data_root))
-    results.checks.update(learning_curves(table, out))
+    curves = learning_curves(table, out)
+    if curves:  # rows whose run folders are gone keep the curves they were published with
+        results.checks["curves"] = {**results.checks.get("curves", {}), **curves["curves"]}
     write_report(table, results, out)
     write_index(out)
     return out / f"{table_name}.md"
