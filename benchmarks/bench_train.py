@@ -3,6 +3,8 @@ the same model and step, timed in the same run (engine overhead), plus MonoGAN's
 first release wrote it (two critic forwards, a host sync per step, critic gradients in the generator
 step) against today's.
 
+Methods: rotnet, deepcluster, monogan, bigan, supervised, simclr, dino.
+
 Data: on-the-fly §3.1 patches of Image B at 32 px (CIFAR-10 training images for `supervised`). The bare
 loops draw their patches from the same sampler in the main process, so both sides do the same work;
 the engine runs with --workers 0 (same work) and with --workers 2.
@@ -32,7 +34,7 @@ from monossl.methods import METHODS, pretrain
 from monossl.options import build
 from monossl.methods.engine import PretrainConfig
 
-BATCH = {"rotnet": 128, "deepcluster": 128, "monogan": 32, "bigan": 64, "supervised": 128}
+BATCH = {"rotnet": 128, "deepcluster": 128, "monogan": 32, "bigan": 64, "supervised": 128, "simclr": 128, "dino": 64}
 HPARAMS = {"deepcluster": {"k": 100}, "monogan": {"gen_dim": 32}, "bigan": {"gen_dim": 32}}
 
 
@@ -65,6 +67,20 @@ def timed(loop, args, batch: int, count: int) -> float:
     return seen / (time.perf_counter() - start)
 
 
+def plain_loop(opt, loss_of):
+    """A bare training loop: one loss of each batch, one optimiser step; returns the images it trained on."""
+    def loop(batches):
+        seen = 0
+        for x in batches:
+            loss = loss_of(x)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            seen += len(x)
+        return seen
+    return loop
+
+
 def bare_rotnet(args) -> float:
     from monossl.losses import rotate_batch
     from monossl.methods.classifier import native_augmentation
@@ -75,17 +91,10 @@ def bare_rotnet(args) -> float:
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, nesterov=True, weight_decay=5e-4)
     augment = native_augmentation("cifar", 32)
 
-    def loop(batches):
-        seen = 0
-        for x in batches:
-            inputs, labels = rotate_batch(augment(x))
-            loss = F.cross_entropy(model(inputs), labels)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            seen += len(x)
-        return seen
-    return timed(loop, args, BATCH["rotnet"], args.count)
+    def loss_of(x):
+        inputs, labels = rotate_batch(augment(x))
+        return F.cross_entropy(model(inputs), labels)
+    return timed(plain_loop(opt, loss_of), args, BATCH["rotnet"], args.count)
 
 
 def monogan_nets(hp):
@@ -153,17 +162,10 @@ def bare_bigan(args) -> float:
         finally:
             d.requires_grad_(True)
 
-    def loop(batches):
-        seen = 0
-        for real in batches:
-            real = augment(real)
-            loss = joint_loss(net.encoder, net.generator, d, frozen, real, torch.rand(len(real), hp.latent) * 2 - 1)[0]
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            seen += len(real)
-        return seen
-    return timed(loop, args, BATCH["bigan"], args.count)
+    def loss_of(real):
+        real = augment(real)
+        return joint_loss(net.encoder, net.generator, d, frozen, real, torch.rand(len(real), hp.latent) * 2 - 1)[0]
+    return timed(plain_loop(opt, loss_of), args, BATCH["bigan"], args.count)
 
 
 def bare_deepcluster(args) -> float:
@@ -226,8 +228,58 @@ def bare_supervised(args) -> float:
     return seen / (time.perf_counter() - start)
 
 
+def bare_simclr(args) -> float:
+    from monossl.data.views import views_of
+    from monossl.losses.ntxent import nt_xent
+    from monossl.methods.hparams import SimCLR
+    from monossl.methods.simclr import Embedding
+    from monossl.nets.registry import build_trunk
+
+    hp = SimCLR()
+    model = Embedding(build_trunk("cifar"), hp.proj_hidden, hp.proj_dim)
+    opt = torch.optim.SGD(model.parameters(), lr=hp.lr, momentum=hp.momentum, weight_decay=hp.weight_decay)
+    view = views_of(hp, 32)
+
+    return timed(plain_loop(opt, lambda x: nt_xent(model(view(x)), model(view(x)), hp.temperature)), args,
+                 BATCH["simclr"], args.count)
+
+
+def bare_dino(args) -> float:
+    import copy
+
+    from monossl.data.views import views_of
+    from monossl.losses.dino import dino_loss, ema_update, update_center
+    from monossl.methods.dino import Head, Net, local_side
+    from monossl.methods.hparams import DINO
+    from monossl.nets.registry import build_trunk
+
+    hp = DINO()
+    trunk = build_trunk("cifar")
+    student = Net(trunk, Head(trunk.out_channels, hp.hidden, hp.bottleneck, hp.out_dim))
+    teacher = copy.deepcopy(student).requires_grad_(False)
+    opt = torch.optim.AdamW([p for p in student.parameters() if p.requires_grad], lr=hp.lr, weight_decay=hp.weight_decay)
+    center = torch.zeros(hp.out_dim)
+    glob, local = views_of(hp, 32, hp.global_scale), views_of(hp, local_side(hp, 32), hp.local_scale)
+
+    def loop(batches):
+        seen = 0
+        for x in batches:
+            views = [glob(x), glob(x)] + [local(x) for _ in range(hp.local_crops)]
+            with torch.no_grad():
+                targets = teacher(views[:2])
+            loss = dino_loss(student(views), targets, center, hp.student_temp, hp.teacher_temp)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            ema_update(teacher, student, hp.momentum)
+            center.copy_(update_center(center, targets, hp.center_momentum))
+            seen += len(x)
+        return seen
+    return timed(loop, args, BATCH["dino"], args.count)
+
+
 BARE = {"rotnet": bare_rotnet, "deepcluster": bare_deepcluster, "monogan": bare_monogan, "bigan": bare_bigan,
-        "supervised": bare_supervised}
+        "supervised": bare_supervised, "simclr": bare_simclr, "dino": bare_dino}
 
 
 def main() -> None:
