@@ -185,7 +185,7 @@ def plot_learning(table: Table, curves: dict, path: Path) -> None:
 
     from monossl.viz.figures import save_figure
 
-    fig, ax = plt.subplots(figsize=(7, 4.2))
+    fig, ax = plt.subplots(figsize=(9, 4.2))
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for i, row in enumerate(r for r in table.rows if r.key in curves):
         points = curves[row.key]
@@ -197,7 +197,7 @@ def plot_learning(table: Table, curves: dict, path: Path) -> None:
     ax.set_xlabel("CPU-minutes of training")
     ax.set_ylabel(f"{table.judged[0]} top-1 (%) on {table.probe_dataset}'s test set")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1), borderaxespad=0)  # beside the curves
     ax.set_title(table.title, fontsize=8)
     fig.tight_layout()
     save_figure(fig, path, dpi=110)
