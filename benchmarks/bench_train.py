@@ -218,14 +218,9 @@ def bare_supervised(args) -> float:
     augment = native_augmentation("cifar", 32)
     images, labels = to_unit_range(train.images), torch.from_numpy(train.labels)
     order = torch.randperm(len(labels), generator=torch.Generator().manual_seed(0))
-    start, seen = time.perf_counter(), 0
-    for batch in order[: args.count * 2].split(BATCH["supervised"]):
-        loss = F.cross_entropy(model(augment(images[batch])), labels[batch])
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        seen += len(batch)
-    return seen / (time.perf_counter() - start)
+    loop = plain_loop(opt, lambda batch: F.cross_entropy(model(augment(images[batch])), labels[batch]))
+    start = time.perf_counter()
+    return loop(order[: args.count * 2].split(BATCH["supervised"])) / (time.perf_counter() - start)
 
 
 def bare_simclr(args) -> float:
