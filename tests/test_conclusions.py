@@ -137,3 +137,29 @@ def test_every_subset_of_rows_renders_a_report_with_every_claim_judged_or_not_ch
             if verdict == "not checked":
                 assert re.search(r"\(\w+\)", line.split(":** not checked.")[1]), line  # names the rows it needs
         assert len(render_csv(table, results.summary()).splitlines()) == len(keys) + 1
+
+
+def test_table_m_claims_follow_the_numbers():
+    s = {"random": row(58, 56, 53, 50), "sobel": row(50, 46, 42, 39), "rc": row(59, 58, 55, 54),
+         "supervised": row(66, 72, 76, 78), "rotnet": row(62, 64, 62, 60), "simclr": row(64, 66, 63, 60),
+         "monogan": row(63, 62, 59, 57)}
+    (beat, beat_why), (je, je_why), (sup, sup_why) = (c.check(s, TAPS, 1.0) for c in CLAIMS["methods"])
+    assert beat == HOLDS and "(monogan) +3.8 against (rc)" in beat_why and "(rotnet) +7.8 against (random)" in beat_why
+    assert je == HOLDS and "(simclr) 63.2" in je_why and "(rotnet) 62.0 (+1.2)" in je_why  # means over the four layers
+    assert je_why.index("(simclr)") < je_why.index("(rotnet)") < je_why.index("(monogan)", je_why.index("The order"))
+    assert sup == FAILS and "-2.0 / -6.0" in sup_why  # the best at conv1-conv2 (simclr) against supervised
+    s["dino"] = row(65.5, 71.2, 60, 55)  # within the margin of supervised at both early layers
+    assert CLAIMS["methods"][2].check(s, TAPS, 1.0)[0] == HOLDS
+    s["rc"] = row(63.5, 62.5, 59.5, 57.5)  # MonoGAN now level with its own random trunk
+    assert CLAIMS["methods"][0].check(s, TAPS, 1.0)[0] == UNSURE
+    del s["supervised"]
+    assert CLAIMS["methods"][2].check(s, TAPS, 1.0)[0] == "not checked"
+
+
+def test_table_m_runs_are_named_apart_from_the_same_rows_elsewhere():
+    table1, methods = TABLES["table1"], TABLES["methods"]
+    j = next(r for r in table1.rows if r.key == "j")
+    monogan = next(r for r in methods.rows if r.key == "monogan")
+    assert table1.run_id(j) == j.run_id("cifar") == "monogan_image_b_fjrs_cifar"  # earlier OUT folders keep their runs
+    assert methods.run_id(monogan) == "monogan_image_b_fjrs_cifar_methods"
+    assert {methods.run_id(r) for r in methods.rows} & {table1.run_id(r) for r in table1.rows} == set()

@@ -353,3 +353,31 @@ def test_table_d_distils_from_the_teacher_it_trains_and_reports_shares(tiny_cifa
     assert main(["reproduce", "distill", "--budget", "smoke", "--out", str(out), "--data-root", str(tiny_cifar),
                  "--images", str(images_dir), "--rows", "image_b", "--workers", "0"]) == 0
     assert json.loads((out / "distill.json").read_text())["checks"]["curves"] == curves
+
+
+def test_table_m_trains_each_method_under_its_own_budget_and_probes_linear_and_knn(tiny_cifar, images_dir, tmp_path):
+    out = tmp_path / "m"
+    assert main(["reproduce", "methods", "--budget", "smoke", "--out", str(out), "--data-root", str(tiny_cifar),
+                 "--images", str(images_dir), "--rows", "random,simclr,dino", "--workers", "0"]) == 0
+    assert sorted(p.name for p in (out / "runs").iterdir()) == ["dino_image_b_fjrs_cifar_methods",
+                                                               "simclr_image_b_fjrs_cifar_methods"]
+    probe = json.loads((out / "probes" / "simclr_image_b_fjrs_cifar_methods.cifar10.json").read_text())
+    assert all({"top1", "knn_top1"} <= set(probe["taps"][t]) for t in ("conv1", "conv2", "conv3", "conv4"))
+    cells = json.loads((out / "methods.json").read_text())["rows"]["dino"]["seeds"]["0"]["top1"]
+    assert set(cells) == {f"{k}conv{i}" for k in ("", "knn_") for i in range(1, 5)}
+    assert cells["knn_conv2"] == json.loads((out / "probes" / "dino_image_b_fjrs_cifar_methods.cifar10.json").read_text()
+                                            )["taps"]["conv2"]["knn_top1"]
+    md = (out / "methods.md").read_text()
+    assert "| knn_conv1 |" in md and "Not run yet: (supervised)" in md
+    assert "**Every method learns from one image: each beats its own random trunk:** not judged" in md
+    budget = json.loads((out / "budget.json").read_text())
+    assert budget["methods.methods.dino.hparams.local_crops"] == 2 and not any(k.startswith("cifar.") for k in budget)
+
+
+def test_table_m_has_a_budget_for_every_method_it_trains():
+    from monossl.reproduce.paper import METHODS
+
+    trained = {r.method for r in METHODS.rows if r.kind == "pretrain"}
+    for name in ("smoke", "cpu", "paper"):
+        assert trained <= set(BUDGETS[name].protocol(METHODS).methods), name
+    assert BUDGETS["cpu"].protocol(METHODS).methods["supervised"].epochs < BUDGETS["cpu"].cifar.methods["supervised"].epochs

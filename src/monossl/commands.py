@@ -18,7 +18,7 @@ from monossl.probes.config import PRESETS, ProbeConfig
 
 BASELINE_NAMES = ("random", "random-critic", "random-critic-smooth", "random-critic-wgan-gp", "random-sobel", "kraehenbuehl")
 TRUNK_HELP = ("a run folder, a trunk checkpoint, an exported folder, or a baseline: " + ", ".join(BASELINE_NAMES))
-TABLE_NAMES = ("table1", "table2", "table3", "table4", "sources", "distill")
+TABLE_NAMES = ("table1", "table2", "table3", "table4", "sources", "distill", "methods")
 BUDGET_NAMES = ("smoke", "cpu", "paper")
 
 
@@ -116,7 +116,8 @@ class ProbeOptions(Options):
 @dataclass(frozen=True)
 class ReproduceOptions(Options):
     table: str | None = option(None, "which table; ours: `sources` (Table S: one MonoGAN from many sources), `distill` "
-                               "(Table D: a classifier distilled from one image)", positional=True, choices=TABLE_NAMES)
+                               "(Table D: a classifier distilled from one image), `methods` (Table M: every method from one image at equal "
+                               "CPU-minutes, linear and kNN probes)", positional=True, choices=TABLE_NAMES)
     budget: str = option("cpu", "smoke (minutes, CI; judges nothing), cpu (a laptop: 5-20 CPU-min a row), paper (GPU)",
                          choices=BUDGET_NAMES)
     out: str | None = option(None, "output folder (required)", metavar="DIR")
@@ -305,7 +306,7 @@ COMMANDS["distill"] = Command(
     "Train a randomly initialised student to imitate a trained classifier on the §3.1 patches of a single image "
     "(KL at temperature T on CutMixed views), scored each epoch on the teacher's test set.", "docs/usage.md#monossl-distill",
     resumable=True, method="distill")
-SUMMARIES = {"pretrain": "pretrain a trunk: rotnet, deepcluster, monogan, bigan, supervised (§3.2)",
+SUMMARIES = {"pretrain": "pretrain a trunk: rotnet, deepcluster, monogan, bigan, supervised (§3.2), simclr, dino, distill",
              "viz": "conv1 filters, activation maximisation, top-9 retrieval (§4.4)"}
 
 

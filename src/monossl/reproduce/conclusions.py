@@ -11,6 +11,7 @@ from typing import Callable
 
 import numpy as np
 
+from monossl.reproduce.paper import JOINT_EMBEDDING, MATCHING_RANDOM, METHODS_2019
 from monossl.stats import pooled_std
 
 HOLDS, FAILS, UNSURE = "holds", "does not hold", "inconclusive at this budget"
@@ -118,16 +119,17 @@ def _rivals_dataset(mono, full):
     return judge
 
 
-def _beat_random(matching: dict[str, str]):
-    """Each trained row against its matching random trunk (row -> random row; falls back to (b))."""
+def _beat_random(matching: dict[str, str], fallback: str = "b"):
+    """Each trained row against its matching random trunk (row -> random row; falls back to `fallback`)."""
     def judge(s, taps, margin):
-        gains = {k: mean(s, k, taps) - mean(s, r if r in s else "b", taps) for k, r in matching.items() if k in s}
+        against = {k: r if r in s else fallback for k, r in matching.items() if k in s}
+        gains = {k: mean(s, k, taps) - mean(s, r, taps) for k, r in against.items()}
         if not gains:
-            return "not checked", "No trained row has run."
+            return "not checked", f"No trained row ({_named(matching)}) has run."
         verdicts = [compare(g, margin) for g in gains.values()]
         verdict = FAILS if FAILS in verdicts else HOLDS if all(v == HOLDS for v in verdicts) else UNSURE
         return verdict, "Over the matching random trunk, on average: " + ", ".join(
-            f"({k}) {g:+.1f} against ({matching[k] if matching[k] in s else 'b'})" for k, g in gains.items()) + "."
+            f"({k}) {g:+.1f} against ({against[k]})" for k, g in gains.items()) + "."
     return judge
 
 
@@ -248,6 +250,39 @@ DISTILL_CLAIMS = (
     Claim("The real training images teach more than any single source:", ("dataset",), _dataset_upper_bound),
 )
 
+# ---- Table M (ours): every method from Image B at equal CPU-minutes ----
+def _joint_embedding_beats_2019(s, taps, margin):
+    je, old = _best(s, JOINT_EMBEDDING, taps), _best(s, METHODS_2019, taps)
+    if je is None or old is None:
+        return "not checked", f"Needs a joint-embedding row ({_named(JOINT_EMBEDDING)}) and a 2019 row ({_named(METHODS_2019)})."
+    diff = mean(s, je, taps) - mean(s, old, taps)
+    order = sorted((k for k in (*JOINT_EMBEDDING, *METHODS_2019) if k in s), key=lambda k: -mean(s, k, taps))
+    minutes = {k: s[k]["minutes"] for k in order}
+    return compare(diff, margin), (f"Best joint-embedding ({je}) {mean(s, je, taps):.1f}, best 2019 method ({old}) "
+                                   f"{mean(s, old, taps):.1f} ({diff:+.1f}), on average over the layers. The order: " + ", ".join(
+        f"({k}) {mean(s, k, taps):.1f}" + ("" if minutes[k] is None else f" in {minutes[k]:.0f} CPU-min") for k in order) + ".")
+
+
+def _one_image_matches_supervised_early(s, taps, margin):
+    early = taps[:2]
+    best = _best(s, (*JOINT_EMBEDDING, *METHODS_2019), early)
+    if best is None:
+        return "not checked", f"Needs a single-image row (one of {_named(JOINT_EMBEDDING + METHODS_2019)})."
+    gaps = [s[best]["mean"][t] - s["supervised"]["mean"][t] for t in early]
+    verdict = HOLDS if all(g >= -margin for g in gaps) else FAILS
+    return verdict, (f"Best single-image trunk at {'–'.join(early)} {fmt(s, best, early)} against {fmt(s, 'supervised', early)}"
+                     f" at equal CPU-minutes: " + " / ".join(f"{g:+.1f}" for g in gaps) + ".")
+
+
+METHODS_CLAIMS = (
+    Claim("Every method learns from one image: each beats its own random trunk:", ("random",),
+          _beat_random(MATCHING_RANDOM, fallback="random")),
+    Claim("A joint-embedding method (SimCLR or DINO) learns more from one image than every 2019 method:", (),
+          _joint_embedding_beats_2019),
+    Claim("At equal CPU-minutes, a single-image trunk matches the supervised one at conv1 and conv2:", ("supervised",),
+          _one_image_matches_supervised_early),
+)
+
 TABLE2_PAIRS = (("d", ("e", "f")), ("i", ("j", "k")), ("n", ("o", "p")))
 
 CLAIMS: dict[str, tuple[Claim, ...]] = {
@@ -276,6 +311,7 @@ CLAIMS: dict[str, tuple[Claim, ...]] = {
     ),
     "distill": DISTILL_CLAIMS,
     "distill-cifar100": DISTILL_CLAIMS,
+    "methods": METHODS_CLAIMS,
     "table4": (
         Claim("The single image matches or beats full supervision at conv1:", ("a", "f"), _matches_supervised_conv1("f", "a")),
         Claim("The gap to full supervision grows with depth:", ("a", "f"), _gap_grows("f", "a")),

@@ -49,6 +49,13 @@ class Table:
     extra: tuple[str, ...] = ()  # measured columns beyond the taps' linear probes (kNN accuracies, ...)
     measure: str = "probe"  # probe: linear probes of each row's trunk; classifier: each row's classifier on its test set
     relative: tuple[str, str] | None = None  # (column, row): a column of ratios of each row's column to that row's
+    family: str | None = None  # a budget family of its own (Table M: `methods`); its runs are named apart
+    knn: bool = False  # probe every tap with the weighted kNN classifier too (columns `knn_TAP`)
+
+    def run_id(self, row: Row) -> str:
+        """The run folder name of a row in this table: rows of a table with a budget family of its own train
+        under other settings than the same row elsewhere, so their runs carry the family's name."""
+        return row.run_id(self.arch) + (f"_{self.family}" if self.family else "")
 
     @property
     def judged(self) -> tuple[str, ...]:
@@ -162,4 +169,20 @@ def distill_table(dataset: str = "cifar10") -> Table:
 
 
 DISTILL = distill_table("cifar10")
-TABLES = {t.name: t for t in (TABLE1, TABLE2, TABLE3, TABLE4, SOURCES, DISTILL, distill_table("cifar100"))}
+
+JOINT_EMBEDDING, METHODS_2019 = ("simclr", "dino"), ("rotnet", "deepcluster", "monogan", "bigan")
+METHODS = Table("methods", "Table M (ours): which method learns most from one image at equal CPU-minutes? Image B, "
+                "CIFAR-10 linear and kNN probes", "cifar10", "cifar", CIFAR_TAPS, (
+    Row("supervised", "Supervised on CIFAR-10's labels", None, "pretrain", "supervised", "cifar10",
+        note="the supervised trunk trained for the rows' CPU-minutes, not to convergence (Table 1 (a) trains ~3x longer)"),
+    Row("random", "Random feat.", None, "random", note="the paper's Random row (the ReLU trunk at init): the one RotNet, BiGAN, SimCLR and DINO are held against"),
+    Row("sobel", "Random feat. behind Sobel", None, "random-sobel", note="DeepCluster's random trunk (grey gradients in)"),
+    Row("rc", "Random critic", None, "random-critic", note="MonoGAN's critic at its init"),
+    *(Row(m, label, None, "pretrain", m, "image_b") for m, label in (
+        ("rotnet", "RotNet"), ("deepcluster", "DeepCluster"), ("monogan", "MonoGAN"), ("bigan", "BiGAN"),
+        ("simclr", "SimCLR"), ("dino", "DINO"))),
+), extra=tuple(f"knn_{t}" for t in CIFAR_TAPS), family="methods", knn=True)
+MATCHING_RANDOM = {"rotnet": "random", "deepcluster": "sobel", "monogan": "rc", "bigan": "random", "simclr": "random",
+                   "dino": "random"}
+
+TABLES = {t.name: t for t in (TABLE1, TABLE2, TABLE3, TABLE4, SOURCES, DISTILL, distill_table("cifar100"), METHODS)}

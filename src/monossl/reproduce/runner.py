@@ -24,7 +24,7 @@ from monossl.data.sampler import AugmentConfig
 from monossl.methods import pretrain
 from monossl.methods.engine import PretrainConfig
 from monossl.nets.registry import critic_baseline
-from monossl.probes import PRESETS, read_result, run_probe
+from monossl.probes import KNN, PRESETS, read_result, run_probe
 from monossl.reproduce.budgets import BUDGETS, Budget, MethodBudget, Protocol, family
 from monossl.reproduce.paper import TABLES, Row, Table
 from monossl.reproduce.report import write_index, write_report
@@ -58,7 +58,7 @@ def run_row(row: Row, table: Table, budget: Budget, out: Path, data_root: str | 
             images_dir: str | None, device: str, workers: int, seed: int = 0) -> dict:
     """Pretrain (if the row needs it) and measure one row at one seed; both steps re-use or resume earlier
     work. The seed draws the pretraining (or the baseline trunk) and the probe's initialisation and order."""
-    run_id = seeded_id(row.run_id(table.arch), seed)
+    run_id = seeded_id(table.run_id(row), seed)
     probe_out = out / "probes" / f"{run_id}.{table.probe_dataset}.json"
     if probe_out.exists():
         return read_result(probe_out)["taps"]
@@ -76,8 +76,15 @@ def run_row(row: Row, table: Table, budget: Budget, out: Path, data_root: str | 
     dataset = table.probe_dataset if table.probe_dataset != "imagenet" else \
         f"folder:{Path(imagenet) / 'train'},{Path(imagenet) / 'val'}"
     result = run_probe(trunk_spec, dataset, probe_out, arch=table.arch, data_root=data_root, taps=list(table.taps),
-                       config=config, resume=True, workers=workers)  # re-use, resume, or run
+                       config=config, resume=True, workers=workers, knn=knn_settings(table, protocol))  # re-use, resume, or run
     return result.taps
+
+
+def knn_settings(table: Table, protocol: Protocol):
+    """The weighted kNN a table probes with beside the linear probe (Table M), None for the others."""
+    if not table.knn:
+        return None
+    return KNN() if protocol.probe_knn_k is None else KNN(k=protocol.probe_knn_k)
 
 
 def train_row(row: Row, table: Table, protocol: Protocol, out: Path, data_root: str | None, imagenet: str | None,
@@ -85,7 +92,7 @@ def train_row(row: Row, table: Table, protocol: Protocol, out: Path, data_root: 
               hparams: dict | None = None) -> Path:
     """Pretrain a row's run (or re-use or resume it): OUT/runs/RUN_ID."""
     mb = protocol.methods[row.method]
-    run_dir = out / "runs" / seeded_id(row.run_id(table.arch), seed)
+    run_dir = out / "runs" / seeded_id(table.run_id(row), seed)
     train_input = TrainInput(count=max(mb.count, 1), augment=AugmentConfig(size=protocol.size, **row.augment),
                              data_root=data_root, **source_for(row, table, images_dir, imagenet, data_root))
     config = PretrainConfig(method=row.method, out=str(run_dir), input=train_input, arch=arch or table.arch,
@@ -104,7 +111,7 @@ def classifier_row(row: Row, table: Table, budget: Budget, probe_out: Path, seed
     if row is teacher:
         run_dir = train_row(row, table, protocol, seed=seed, **common)
     else:
-        teacher_dir = common["out"] / "runs" / seeded_id(teacher.run_id(table.arch), 0)
+        teacher_dir = common["out"] / "runs" / seeded_id(table.run_id(teacher), 0)
         if not (teacher_dir / "classifier.pt").exists():  # one teacher (seed 0) for every student
             run_row(teacher, table, budget, seed=0, **common)
         run_dir = train_row(row, table, protocol, seed=seed, arch=protocol.arch,
@@ -171,7 +178,7 @@ def collect(table: Table, budget: Budget, out: Path) -> TableResults:
     """Every finished seed of every row of `table` found under OUT/probes (whichever command ran it)."""
     results = TableResults(table.name, budget.name, list(table.columns))
     for row in table.rows:
-        run_id = row.run_id(table.arch)
+        run_id = table.run_id(row)
         pattern = re.compile(rf"^{re.escape(run_id)}(?:_s(\d+))?\.{table.probe_dataset}\.json$")
         for path in sorted((out / "probes").glob(f"{run_id}*.{table.probe_dataset}.json")):
             match = pattern.match(path.name)
@@ -181,7 +188,9 @@ def collect(table: Table, budget: Budget, out: Path) -> TableResults:
             result = read_result(path)
             minutes = training_minutes(out / "runs" / seeded_id(run_id, seed)) if row.kind == "pretrain" else None
             protocol = result.get("protocol", {})
-            results.record(row.key, seed, {t: m["top1"] for t, m in result["taps"].items()}, cpu_minutes=minutes,
+            cells = {t: m["top1"] for t, m in result["taps"].items() if "top1" in m}
+            cells.update({f"knn_{t}": m["knn_top1"] for t, m in result["taps"].items() if "knn_top1" in m and table.knn})
+            results.record(row.key, seed, cells, cpu_minutes=minutes,
                            commit=protocol.get("made_by", {}).get("commit"), classes=protocol.get("classes"))
     return results
 
@@ -213,7 +222,7 @@ def learning_curves(table: Table, out: Path) -> dict:
         return {}
     curves = {}
     for row in table.rows:
-        records = MetricsLog(out / "runs" / row.run_id(table.arch) / "metrics.jsonl").records()
+        records = MetricsLog(out / "runs" / table.run_id(row) / "metrics.jsonl").records()
         points = [[r.get("cpu_minutes") or 0.0, r["test_acc"]] for r in records
                   if r.get("kind") in ("eval", "epoch") and "test_acc" in r]
         if points:
