@@ -57,18 +57,19 @@ def test_curve_probes_are_kept_apart_by_dataset_taps_and_protocol(tmp_path):
 
 def test_curves_hold_each_run_against_its_own_random_trunk_and_compare(rgb_image, tiny_cifar, tmp_path, capsys):
     runs = {"monogan": tmp_path / "gan", "rotnet": tmp_path / "rot", "deepcluster": tmp_path / "dc",
-            "smooth": tmp_path / "smooth"}
+            "smooth": tmp_path / "smooth", "rotsmooth": tmp_path / "rotsmooth"}
     extras = {"monogan": ["--gen-dim", "8"], "rotnet": [], "deepcluster": ["--k", "4", "--hidden", "32"],
-              "smooth": ["--gen-dim", "8", "--critic-init", "smooth"]}
+              "smooth": ["--gen-dim", "8", "--critic-init", "smooth"], "rotsmooth": ["--trunk-init", "smooth"]}
+    kinds = {"smooth": "monogan", "rotsmooth": "rotnet"}
     for method, run in runs.items():
-        assert main(["pretrain", "monogan" if method == "smooth" else method, "--source", str(rgb_image), "--count", "32", "--epochs", "1", "--batch-size", "16",
+        assert main(["pretrain", kinds.get(method, method), "--source", str(rgb_image), "--count", "32", "--epochs", "1", "--batch-size", "16",
                      "--workers", "0", "--out", str(run), *extras[method]]) == 0
     compare = tmp_path / "all.png"
     assert main(["curve", *map(str, runs.values()), "--data-root", str(tiny_cifar), "--taps", "conv1",
                  "--compare", str(compare)]) == 0
     baselines = {m: json.loads((run / "curve.json").read_text())["baseline"] for m, run in runs.items()}
     assert baselines == {"monogan": "random-critic", "rotnet": "random", "deepcluster": "random-sobel",
-                         "smooth": "random-critic-smooth"}
+                         "smooth": "random-critic-smooth", "rotsmooth": "random-smooth"}
     assert compare.stat().st_size > 0 and "random-critic: conv1" in capsys.readouterr().out
 
 

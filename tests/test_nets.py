@@ -1,4 +1,5 @@
 """Trunks: named taps, BatchNorm absorption, probe dimensions, baselines, the checkpoint converter."""
+import copy
 import pytest
 import torch
 from torch import nn
@@ -109,6 +110,26 @@ def test_smooth_init_changes_conv1_alone_and_survives_redraws_and_checkpoints(tm
     assert loaded.config["init"] == "smooth" and torch.equal(loaded.features[0].weight, smooth.features[0].weight)
     with pytest.raises(UserError, match="init"):
         build_trunk("cifar", init="gabor")
+
+
+@pytest.mark.parametrize("arch", ["alexnet", "alexnet-small"])
+def test_alexnet_smooth_init_blurs_conv1_alone_and_is_the_random_smooth_baseline(arch, tmp_path):
+    from monossl.nets.alexnet import SMOOTH_PASSES
+
+    plain, smooth = build_trunk(arch, seed=3), build_trunk(arch, seed=3, init="smooth")
+    convs = lambda t: [m for m in t.modules() if isinstance(m, nn.Conv2d)]
+    expected = smooth_filters(copy.deepcopy(convs(plain)[0]), SMOOTH_PASSES).weight  # the same draw, blurred
+    assert torch.allclose(convs(smooth)[0].weight, expected)
+    assert torch.allclose(convs(smooth)[0].weight.flatten(1).norm(dim=1), convs(plain)[0].weight.flatten(1).norm(dim=1))
+    assert all(torch.equal(a.weight, b.weight) for a, b in zip(convs(plain)[1:], convs(smooth)[1:]))
+    assert structure(convs(plain)[0].weight)["structure"] < 0.3 < 0.6 < structure(convs(smooth)[0].weight)["structure"]
+    baseline, _, meta = resolve_trunk("random-smooth", arch=arch, seed=3)
+    assert meta["init"] == "random-smooth" and torch.equal(convs(baseline)[0].weight, convs(smooth)[0].weight)
+    save_trunk(tmp_path / "t.pt", smooth, arch)
+    loaded, _, _ = load_trunk(tmp_path / "t.pt")
+    assert loaded.config["init"] == "smooth" and torch.equal(convs(loaded)[0].weight, convs(smooth)[0].weight)
+    with pytest.raises(UserError, match="no smooth init"):
+        resolve_trunk("random-smooth", arch="wrn-16-4")
 
 
 def test_kraehenbuehl_init_gives_unit_variance_preactivations():

@@ -44,6 +44,10 @@ def test_random_critic_row_is_the_critic_at_the_budgets_own_init():
     assert "critic_init" not in BUDGETS["paper"].cifar.methods["monogan"].hparams  # the paper's settings
     assert baseline_spec(rc, BUDGETS["paper"].cifar) == baseline_spec(rc, BUDGETS["smoke"].cifar) == "random-critic"
     assert baseline_spec({r.key: r for r in TABLES["table1"].rows}["b"], BUDGETS["cpu"].cifar) == "random"
+    rs = {r.key: r for r in TABLES["table2"].rows}["rs"]  # the random AlexNet RotNet starts from, budget by budget
+    assert BUDGETS["cpu"].imagenet.methods["rotnet"].hparams["trunk_init"] == "smooth"
+    assert baseline_spec(rs, BUDGETS["cpu"].imagenet) == "random-smooth"
+    assert baseline_spec(rs, BUDGETS["paper"].imagenet) == baseline_spec(rs, BUDGETS["smoke"].imagenet) == "random"
 
 
 def test_reproduce_smoke_writes_tables_and_reuses_runs(tiny_cifar, images_dir, tmp_path):
@@ -291,7 +295,9 @@ def test_table2_cpu_budget_probes_a_small_folder_with_its_limits(images_dir, tmp
     root = imagenet_like(tmp_path / "imagenet", classes=3, train=4, val=2)
     out = tmp_path / "t2cpu"
     assert main(["reproduce", "table2", "--budget", "cpu", "--out", str(out), "--imagenet", str(root),
-                 "--images", str(images_dir), "--rows", "b", "--workers", "0"]) == 0
+                 "--images", str(images_dir), "--rows", "b,rs", "--workers", "0"]) == 0
+    start = json.loads((out / "probes" / "random-start_alexnet.imagenet.json").read_text())
+    assert start["protocol"]["trunk_meta"]["init"] == "random-smooth"
     probe = json.loads((out / "probes" / "random_alexnet.imagenet.json").read_text())
     assert probe["protocol"]["epochs"] == 36 and probe["protocol"]["crop"] == 112 and probe["protocol"]["classes"] == 3
     assert len(probe["curves"]["0"]) == 36

@@ -67,13 +67,16 @@ def trusted_cache(path: Path) -> Path:
 def baseline_for(trunk) -> str:
     """The random trunk a run's snapshots are held against: MonoGAN's critic (no BatchNorm, LeakyReLU)
     against `random-critic` (`random-critic-smooth` when it started from the smooth init), DeepCluster's
-    Sobel trunk against `random-sobel`, every other trunk against the paper's `random`."""
+    Sobel trunk against `random-sobel`, a trunk that started smooth (RotNet --trunk-init smooth) against
+    `random-smooth`, every other trunk against the paper's `random`."""
     config = getattr(trunk, "config", {})
     if config.get("act") == "leaky" and not config.get("batchnorm", True):
         from monossl.nets.registry import critic_baseline
 
         return critic_baseline(config.get("init", "deepcluster"))
-    return "random-sobel" if config.get("sobel") else "random"
+    if config.get("sobel"):
+        return "random-sobel"
+    return "random-smooth" if config.get("init") == "smooth" else "random"
 
 
 def learning_curve(run: str | Path, dataset: str = "cifar10", data_root: str | None = None, every: int = 1,

@@ -35,7 +35,8 @@ def head_width(hp, arch: str) -> int | None:
 def classifier_and_optimiser(run, hp, classes: int):
     """Trunk + head (`nets.classifier.Classifier`) as one Fabric-wrapped module, and its SGD optimiser."""
     cfg = run.config
-    trunk = build_trunk(cfg.arch, cfg.seed)
+    init = getattr(hp, "trunk_init", "deepcluster")  # RotNet's option; the supervised trunk starts as the random rows
+    trunk = build_trunk(cfg.arch, cfg.seed, **({"init": init} if init != "deepcluster" else {}))
     model = classifier_for(trunk, crop_size(cfg.arch, cfg.input.size), head_width(hp, cfg.arch), classes)
     optimiser = torch.optim.SGD(model.parameters(), lr=hp.lr, momentum=hp.momentum, weight_decay=hp.weight_decay,
                                 nesterov=hp.nesterov)

@@ -12,6 +12,7 @@ from monossl.options import Options, option
 from monossl.schedule import DECAYS
 
 CRITIC_INITS = ("deepcluster", "wgan-gp", "smooth")
+TRUNK_INITS = ("deepcluster", "smooth")
 LR_DECAYS = ("constant", "linear")
 UPSAMPLERS = ("deconv", "resize", "bilinear")
 
@@ -35,6 +36,8 @@ class SGD(Options):
 class RotNet(SGD):
     hidden: int | None = option(None, "classifier width: none gives a linear head on the CIFAR trunk, 4096 on AlexNet",
                                 low=1)
+    trunk_init: str = option("deepcluster", "the trunk's init: deepcluster (the random rows') or smooth (conv1 drawn "
+                             "spatially smooth; its random trunk is the random-smooth baseline)", choices=TRUNK_INITS)
 
 
 @dataclass(frozen=True)

@@ -130,6 +130,7 @@ BASELINES = {
     "random-critic": "MonoGAN's critic at init: the CIFAR trunk without BatchNorm, LeakyReLU(0.2)",
     "random-critic-smooth": "MonoGAN's critic at its smooth init (--critic-init smooth): conv1's filters drawn spatially smooth",
     "random-critic-wgan-gp": "MonoGAN's critic at the WGAN-GP code's init (--critic-init wgan-gp)",
+    "random-smooth": "the random trunk with conv1's filters drawn spatially smooth: where RotNet --trunk-init smooth starts",
     "random-sobel": "DeepCluster's trunk at init: the random trunk behind the frozen Sobel filter (grey gradients in)",
     "kraehenbuehl": "Random Rescaled (Kraehenbuehl et al. 2016): within-layer data-dependent init",
 }
@@ -147,7 +148,7 @@ def critic_baseline(init: str) -> str:
 
 def resolve_trunk(spec, arch: str | None = None, seed: int = 0, images: np.ndarray | None = None) -> tuple[Trunk, str, dict]:
     """The one way every command turns TRUNK into a trunk: a run folder or checkpoint, or a baseline
-    (`random`, `random-critic`, `random-critic-smooth`, `random-sobel`, `kraehenbuehl`; architecture `arch`, default cifar, drawn with `seed`).
+    (`random`, `random-critic`, `random-critic-smooth`, `random-smooth`, `random-sobel`, `kraehenbuehl`; architecture `arch`, default cifar, drawn with `seed`).
     `kraehenbuehl` needs `images` (uint8 NHWC) for its data-dependent step. Returns (trunk, arch, metadata)."""
     if isinstance(spec, Trunk):
         return spec, arch or "cifar", {"input_norm": "unit"}
@@ -162,6 +163,10 @@ def resolve_trunk(spec, arch: str | None = None, seed: int = 0, images: np.ndarr
         trunk = build_trunk("cifar", batchnorm=False, act="leaky", init=init).reset_parameters(seed)
     elif spec == "random-sobel":
         trunk = build_trunk(arch, sobel=True).reset_parameters(seed)
+    elif spec == "random-smooth":
+        if arch not in ("cifar", "alexnet", "alexnet-small"):
+            raise UserError(f"random-smooth: {arch} has no smooth init; use cifar or an AlexNet")
+        trunk = build_trunk(arch, init="smooth").reset_parameters(seed)
     else:
         trunk = build_trunk(arch).reset_parameters(seed)
     if spec == "kraehenbuehl":

@@ -21,7 +21,7 @@ class Row:
     key: str
     label: str
     paper: tuple[float, ...] | None  # None: a row of ours, not in the paper
-    kind: str  # pretrain | random | random-critic | kraehenbuehl
+    kind: str  # pretrain | random | random-critic | random-start (the trunk `method` starts from) | kraehenbuehl
     method: str | None = None
     train: str | None = None  # image_a | image_b | deka | kilo | cifar10 | cifar100 | imagenet | a source spec
     augment: dict = field(default_factory=lambda: dict(ALL_AUG))
@@ -90,6 +90,9 @@ TABLE1 = Table("table1", "Ablating data augmentation using MonoGAN (CIFAR-10 lin
 TABLE2 = Table("table2", "ImageNet LSVRC-12 linear probes (AlexNet, 10-crop)", "imagenet", "alexnet", IMAGENET_TAPS, (
     Row("a", "Full-supervision", (19.3, 36.3, 44.2, 48.3, 50.5), "pretrain", "supervised", "imagenet"),
     Row("b", "Random", (11.6, 17.1, 16.9, 16.3, 14.1), "random"),
+    Row("rs", "Random, RotNet's start", None, "random-start", "rotnet",
+        note="ours, not in the paper: the random AlexNet the RotNet rows start from, conv1 drawn smooth at the `cpu` "
+             "stand-in (the paper's random trunk at `paper`), so RotNet's gain over its own start shows"),
     Row("c", "Krähenbühl et al.: Random Rescaled", (17.5, 23.0, 24.5, 23.2, 20.6), "kraehenbuehl"),
     Row("d", "BiGAN (1,281,167 images)", (17.7, 24.5, 31.0, 29.9, 28.0), "pretrain", "bigan", "imagenet"),
     Row("e", "BiGAN mono, Image A", (20.4, 30.9, 33.4, 28.4, 16.0), "pretrain", "bigan", "image_a"),

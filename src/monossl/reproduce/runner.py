@@ -159,7 +159,12 @@ def check_budget(out: Path, budget: Budget, table: Table) -> None:
 
 def baseline_spec(row: Row, protocol: Protocol) -> str:
     """The trunk of a baseline row: `random-critic` rows are MonoGAN's critic at the init the protocol's MonoGAN
-    starts from (`random-critic-smooth` where it draws conv1 smooth), so they stay the trained rows' own random trunk."""
+    starts from (`random-critic-smooth` where it draws conv1 smooth), and `random-start` rows the trunk at the init
+    the protocol's `row.method` starts from (`random-smooth` where it draws conv1 smooth), so they stay the trained
+    rows' own random trunk."""
+    if row.kind == "random-start":
+        mb = protocol.methods.get(row.method)
+        return "random-smooth" if mb and mb.hparams.get("trunk_init") == "smooth" else "random"
     if row.kind != "random-critic" or "monogan" not in protocol.methods:
         return row.kind
     return critic_baseline(protocol.methods["monogan"].hparams.get("critic_init", "deepcluster"))
