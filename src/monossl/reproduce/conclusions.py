@@ -254,7 +254,7 @@ DISTILL_CLAIMS = (
 def _joint_embedding_beats_2019(s, taps, margin):
     je, old = _best(s, JOINT_EMBEDDING, taps), _best(s, METHODS_2019, taps)
     if je is None or old is None:
-        return "not checked", f"Needs a joint-embedding row ({_named(JOINT_EMBEDDING)}) and a 2019 row ({_named(METHODS_2019)})."
+        return "not checked", f"Needs a joint-embedding row (one of {_named(JOINT_EMBEDDING)}) and a 2019 row (one of {_named(METHODS_2019)})."
     diff = mean(s, je, taps) - mean(s, old, taps)
     order = sorted((k for k in (*JOINT_EMBEDDING, *METHODS_2019) if k in s), key=lambda k: -mean(s, k, taps))
     minutes = {k: s[k]["minutes"] for k in order}
