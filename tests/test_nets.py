@@ -114,11 +114,11 @@ def test_smooth_init_changes_conv1_alone_and_survives_redraws_and_checkpoints(tm
 
 @pytest.mark.parametrize("arch", ["alexnet", "alexnet-small"])
 def test_alexnet_smooth_init_blurs_conv1_alone_and_is_the_random_smooth_baseline(arch, tmp_path):
-    from monossl.nets.alexnet import SMOOTH_PASSES
+    from monossl.nets.alexnet import AlexNet
 
     plain, smooth = build_trunk(arch, seed=3), build_trunk(arch, seed=3, init="smooth")
     convs = lambda t: [m for m in t.modules() if isinstance(m, nn.Conv2d)]
-    expected = smooth_filters(copy.deepcopy(convs(plain)[0]), SMOOTH_PASSES).weight  # the same draw, blurred
+    expected = smooth_filters(copy.deepcopy(convs(plain)[0]), AlexNet.smooth_passes).weight  # the same draw, blurred
     assert torch.allclose(convs(smooth)[0].weight, expected)
     assert torch.allclose(convs(smooth)[0].weight.flatten(1).norm(dim=1), convs(plain)[0].weight.flatten(1).norm(dim=1))
     assert all(torch.equal(a.weight, b.weight) for a, b in zip(convs(plain)[1:], convs(smooth)[1:]))

@@ -69,14 +69,12 @@ def baseline_for(trunk) -> str:
     against `random-critic` (`random-critic-smooth` when it started from the smooth init), DeepCluster's
     Sobel trunk against `random-sobel`, a trunk that started smooth (RotNet --trunk-init smooth) against
     `random-smooth`, every other trunk against the paper's `random`."""
+    from monossl.nets.registry import critic_baseline, trunk_baseline
+
     config = getattr(trunk, "config", {})
     if config.get("act") == "leaky" and not config.get("batchnorm", True):
-        from monossl.nets.registry import critic_baseline
-
         return critic_baseline(config.get("init", "deepcluster"))
-    if config.get("sobel"):
-        return "random-sobel"
-    return "random-smooth" if config.get("init") == "smooth" else "random"
+    return "random-sobel" if config.get("sobel") else trunk_baseline(config.get("init", "deepcluster"))
 
 
 def learning_curve(run: str | Path, dataset: str = "cifar10", data_root: str | None = None, every: int = 1,

@@ -3,8 +3,7 @@
 Widths: 'big' 96-256-384-384-256 (DeepCluster, linear-probes) and 'small' 64-192-384-256-256 (RotNet).
 Taps conv1..conv5 sit after each ReLU, before pooling. Options: a frozen Sobel front end
 (grayscale then horizontal/vertical Sobel, as DeepCluster), LeakyReLU(0.2) (BiGAN's encoder), and `init="smooth"`:
-DeepCluster's init with conv1's 11x11 filters drawn spatially smooth (`nets.init.smooth_filters`, SMOOTH_PASSES
-passes; the Table 2 `cpu` stand-in's RotNet, docs/research/table2.md).
+DeepCluster's init with conv1's 11x11 filters drawn spatially smooth (`nets.init.smooth_filters`, two passes; the Table 2 `cpu` stand-in's RotNet, docs/research/table2.md).
 """
 from __future__ import annotations
 
@@ -12,11 +11,9 @@ import torch
 from torch import nn
 
 from monossl.errors import UserError
-from monossl.nets.init import smooth_filters
 from monossl.nets.trunk import Trunk, activation
 
 INITS = ("deepcluster", "smooth")
-SMOOTH_PASSES = 2  # binomial passes for 11x11 filters (the CIFAR trunk's 7x7 conv1 takes one)
 WIDTHS = {"big": (96, 256, 384, 384, 256), "small": (64, 192, 384, 256, 256)}
 
 
@@ -40,6 +37,7 @@ class Sobel(nn.Module):
 
 class AlexNet(Trunk):
     input_size = 224
+    smooth_passes = 2  # for 11x11 filters (the CIFAR trunk's 7x7 conv1 takes one); four gave the same probes
 
     def __init__(self, width: str = "big", batchnorm: bool = True, act: str = "relu", sobel: bool = False,
                  init: str = "deepcluster"):
@@ -65,9 +63,3 @@ class AlexNet(Trunk):
         self.features = nn.Sequential(*layers)
         self.out_channels = prev
         self.reset_parameters(0)
-
-    def reset_parameters(self, seed: int | None = None) -> "AlexNet":
-        super().reset_parameters(seed)
-        if self.config["init"] == "smooth":
-            smooth_filters(self.features[1 if self.config["sobel"] else 0], SMOOTH_PASSES)
-        return self

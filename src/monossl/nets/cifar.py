@@ -16,7 +16,7 @@ from torch import nn
 
 from monossl.errors import UserError
 from monossl.nets.alexnet import Sobel
-from monossl.nets.init import smooth_filters, wgan_gp_init
+from monossl.nets.init import wgan_gp_init
 from monossl.nets.trunk import Trunk, activation
 
 KERNELS = (7, 5, 3, 3)
@@ -48,9 +48,7 @@ class CifarTrunk(Trunk):
         self.reset_parameters(0)
 
     def reset_parameters(self, seed: int | None = None) -> "CifarTrunk":
-        super().reset_parameters(seed)
-        if self.config["init"] == "smooth":
-            smooth_filters(self.features[1 if self.config["sobel"] else 0])
-        elif self.config["init"] == "wgan-gp":
+        super().reset_parameters(seed)  # draws conv1 smooth for init="smooth"
+        if self.config["init"] == "wgan-gp":
             wgan_gp_init(self, seed or 0)
         return self

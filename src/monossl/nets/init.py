@@ -3,12 +3,15 @@ WGAN-GP authors' conv init, and smooth first-layer filters (options of MonoGAN's
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
 
-from monossl.nets.trunk import Trunk
 from monossl.seeding import init_generator
+
+if TYPE_CHECKING:
+    from monossl.nets.trunk import Trunk
 
 
 @torch.no_grad()

@@ -146,6 +146,15 @@ def critic_baseline(init: str) -> str:
     return CRITIC_BASELINES[init]
 
 
+# A trunk's init (RotNet's --trunk-init) -> the baseline that is the trunk at that init
+TRUNK_BASELINES = {"deepcluster": "random", "smooth": "random-smooth"}
+
+
+def trunk_baseline(init: str) -> str:
+    """The baseline that is a (BatchNorm, ReLU) trunk at a given init (`TRUNK_BASELINES`)."""
+    return TRUNK_BASELINES[init]
+
+
 def resolve_trunk(spec, arch: str | None = None, seed: int = 0, images: np.ndarray | None = None) -> tuple[Trunk, str, dict]:
     """The one way every command turns TRUNK into a trunk: a run folder or checkpoint, or a baseline
     (`random`, `random-critic`, `random-critic-smooth`, `random-smooth`, `random-sobel`, `kraehenbuehl`; architecture `arch`, default cifar, drawn with `seed`).

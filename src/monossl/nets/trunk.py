@@ -11,6 +11,7 @@ import math
 import torch
 from torch import nn
 
+from monossl.nets.init import smooth_filters
 from monossl.seeding import init_generator
 
 
@@ -20,6 +21,7 @@ class Trunk(nn.Module):
     features: nn.Sequential
     tap_index: dict[str, int]
     input_size: int
+    smooth_passes = 1  # binomial blur passes of conv1 when config["init"] is "smooth" (nets.init.smooth_filters)
 
     @property
     def tap_names(self) -> list[str]:
@@ -58,7 +60,8 @@ class Trunk(nn.Module):
 
     def reset_parameters(self, seed: int | None = None) -> "Trunk":
         """The "Random" baseline's init (DeepCluster's): conv weights ~ N(0, 2/(k*k*out)), zero bias,
-        BatchNorm at identity. Seeded for reproducibility."""
+        BatchNorm at identity. Seeded for reproducibility. A trunk whose `config["init"]` is "smooth" then has its conv1
+        filters blurred (`smooth_passes` passes of `nets.init.smooth_filters`)."""
         gen = init_generator(seed)
         for m in self.modules():
             if isinstance(m, nn.Conv2d) and m.weight.requires_grad:
@@ -69,6 +72,9 @@ class Trunk(nn.Module):
                         m.bias.zero_()
             elif isinstance(m, nn.BatchNorm2d):
                 m.reset_parameters()
+        config = getattr(self, "config", {})
+        if config.get("init") == "smooth":
+            smooth_filters(self.features[1 if config.get("sobel") else 0], self.smooth_passes)
         return self
 
 

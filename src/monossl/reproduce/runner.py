@@ -23,7 +23,7 @@ from monossl.data.specs import SourceSpec
 from monossl.data.sampler import AugmentConfig
 from monossl.methods import pretrain
 from monossl.methods.engine import PretrainConfig
-from monossl.nets.registry import critic_baseline
+from monossl.nets.registry import critic_baseline, trunk_baseline
 from monossl.probes import KNN, PRESETS, read_result, run_probe
 from monossl.reproduce.budgets import BUDGETS, Budget, MethodBudget, Protocol, family
 from monossl.reproduce.paper import TABLES, Row, Table
@@ -164,7 +164,7 @@ def baseline_spec(row: Row, protocol: Protocol) -> str:
     rows' own random trunk."""
     if row.kind == "random-start":
         mb = protocol.methods.get(row.method)
-        return "random-smooth" if mb and mb.hparams.get("trunk_init") == "smooth" else "random"
+        return trunk_baseline(mb.hparams.get("trunk_init", "deepcluster") if mb else "deepcluster")
     if row.kind != "random-critic" or "monogan" not in protocol.methods:
         return row.kind
     return critic_baseline(protocol.methods["monogan"].hparams.get("critic_init", "deepcluster"))
