@@ -227,3 +227,17 @@ def test_deepcluster_steps_every_parameter_once_as_the_reference():
         d = grads[n] + hp.weight_decay * before[n]
         update = d if n.startswith("top.") else hp.momentum * buffers[n] + d  # momentum only where it belongs
         assert torch.allclose(named[n].detach(), before[n] - hp.lr * update, atol=1e-6), n
+
+
+def test_dino_head_batch_norm_spreads_a_near_constant_batch_and_keeps_the_plain_layout():
+    """A random trunk's pooled features barely differ between patches, so DINO's centred, sharpened target starts
+    near uniform; batch norm in the head (DINO's use_bn_in_head) standardises each hidden unit over the batch."""
+    from monossl.methods.dino import Head
+    torch.manual_seed(0)
+    x = torch.randn(1, 32) + 0.01 * torch.randn(64, 32)  # 64 nearly identical features
+    plain, normed = Head(32, 64, 16, 128), Head(32, 64, 16, 128, bn=True)
+    spread = {name: (h(x) - h(x).mean(0)).std(0).mean().item() for name, h in (("plain", plain), ("bn", normed))}
+    assert spread["bn"] > 10 * spread["plain"]
+    assert sum(isinstance(m, nn.BatchNorm1d) for m in normed.mlp) == 2
+    assert [k for k in plain.state_dict() if k.startswith("mlp")] == [f"mlp.{i}.{p}" for i in (0, 2, 4)
+                                                                       for p in ("weight", "bias")]

@@ -38,12 +38,15 @@ def check(config, hp: Hparams) -> None:
 
 
 class Head(nn.Module):
-    """DINO's head: MLP (3 layers, GELU) to a bottleneck, L2 normalisation, then a weight-normalised linear layer."""
+    """DINO's head: MLP (3 layers, GELU; batch norm after each hidden layer with `bn`) to a bottleneck, L2
+    normalisation, then a weight-normalised linear layer."""
 
-    def __init__(self, width: int, hidden: int, bottleneck: int, out: int):
+    def __init__(self, width: int, hidden: int, bottleneck: int, out: int, bn: bool = False):
         super().__init__()
-        self.mlp = nn.Sequential(nn.Linear(width, hidden), nn.GELU(), nn.Linear(hidden, hidden), nn.GELU(),
-                                 nn.Linear(hidden, bottleneck))
+        layers = []
+        for n in (width, hidden):
+            layers += [nn.Linear(n, hidden), *([nn.BatchNorm1d(hidden)] if bn else []), nn.GELU()]
+        self.mlp = nn.Sequential(*layers, nn.Linear(hidden, bottleneck))
         self.last = nn.utils.parametrizations.weight_norm(nn.Linear(bottleneck, out, bias=False))
         self.last.parametrizations.weight.original0.data.fill_(1.0)  # the norm fixed at 1, as DINO's
         self.last.parametrizations.weight.original0.requires_grad_(False)
@@ -69,7 +72,7 @@ class Net(nn.Module):
 def train(run, hp: Hparams) -> None:
     cfg = run.config
     trunk = build_trunk(cfg.arch, cfg.seed)
-    student = Net(trunk, Head(trunk.out_channels, hp.hidden, hp.bottleneck, hp.out_dim))
+    student = Net(trunk, Head(trunk.out_channels, hp.hidden, hp.bottleneck, hp.out_dim, hp.head_bn))
     teacher = copy.deepcopy(student).requires_grad_(False)
     params = [p for p in student.parameters() if p.requires_grad]
     optimiser = torch.optim.AdamW(params, lr=hp.lr, weight_decay=hp.weight_decay)

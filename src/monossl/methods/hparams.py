@@ -161,6 +161,7 @@ class DINO(Views):
     out_dim: int = option(65536, "output dimensions of the DINO head (the paper's 65536)", low=2)
     hidden: int = option(2048, "head MLP hidden width", low=1)
     bottleneck: int = option(256, "head bottleneck before the weight-normalised last layer", low=1)
+    head_bn: bool = option(False, "batch norm after each hidden layer of the head (DINO's use_bn_in_head)")
     student_temp: float = option(0.1, "student softmax temperature", above=0)
     teacher_temp: float = option(0.04, "teacher softmax temperature (sharpening)", above=0)
     center_momentum: float = option(0.9, "momentum of the teacher-output centre", low=0, below=1)
