@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -66,7 +67,7 @@ def plot_depth(path: str | Path, taps: list[str], lines: list[dict], title: str,
                 alpha=0.6 if line.get("dashed") else 1.0, label=line.get("label"))
     ax.set_xticks(xs, taps)
     ax.set_ylabel(ylabel)
-    ax.set_title(title, fontsize=9)
+    ax.set_title("\n".join(textwrap.fill(line, 90) for line in title.split("\n")), fontsize=9)
     ax.legend(fontsize=7, loc="best")
     ax.grid(alpha=0.3)
     fig.tight_layout()
