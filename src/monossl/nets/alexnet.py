@@ -3,7 +3,8 @@
 Widths: 'big' 96-256-384-384-256 (DeepCluster, linear-probes) and 'small' 64-192-384-256-256 (RotNet).
 Taps conv1..conv5 sit after each ReLU, before pooling. Options: a frozen Sobel front end
 (grayscale then horizontal/vertical Sobel, as DeepCluster), LeakyReLU(0.2) (BiGAN's encoder), and `init="smooth"`:
-DeepCluster's init with conv1's 11x11 filters drawn spatially smooth (`nets.init.smooth_filters`, two passes; the Table 2 `cpu` stand-in's RotNet, docs/research/table2.md).
+DeepCluster's init with conv1's 11x11 filters drawn spatially smooth (`nets.init.smooth_filters`, `smooth_passes`
+passes; the Table 2 `cpu` stand-in's RotNet, docs/research/table2.md).
 """
 from __future__ import annotations
 
