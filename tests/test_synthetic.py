@@ -59,5 +59,8 @@ def test_bundled_photographs_are_sources_and_unknown_names_are_refused():
     images, names = load_sources(["skimage:coffee"])
     assert names == ["skimage:coffee"] and images[0].shape == (400, 600, 3) and images[0].dtype == np.uint8
     assert "astronaut" in PHOTOS
+    (grey,), _ = load_sources(["skimage:clock"])  # a grey photograph: its one channel repeated into RGB
+    assert grey.shape == (300, 400, 3) and grey.dtype == np.uint8
+    assert (grey[..., 0] == grey[..., 1]).all() and (grey[..., 1] == grey[..., 2]).all() and grey.std() > 5
     with pytest.raises(UserError, match="NAME one of astronaut"):
         load_sources(["skimage:camera"])

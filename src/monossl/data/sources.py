@@ -14,10 +14,11 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from monossl.errors import UserError
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm"}
-# scikit-image's bundled colour photographs in the public domain / CC0 (skimage.data docs): the astronaut
-# Eileen Collins (NASA), Chelsea the cat (S. van der Walt), a cup of coffee (R. Michetti), a SpaceX
-# rocket launch, and the Hubble eXtreme Deep Field (NASA)
-PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "hubble_deep_field")
+# scikit-image's bundled photographs in the public domain / CC0 (skimage.data docs). In colour: the astronaut
+# Eileen Collins (NASA), Chelsea the cat (S. van der Walt), a cup of coffee (R. Michetti), a SpaceX rocket launch,
+# and the Hubble eXtreme Deep Field (NASA). In grey (expanded to RGB): a motion-blurred wall clock
+# (S. van der Walt), dense grass (CC0) and "text", handwritten formulas on lined paper (Wikipedia's Corner.png)
+PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "hubble_deep_field", "clock", "grass", "text")
 MAX_PIXELS = 200_000_000  # decompression-bomb guard; larger images are refused, not decoded
 
 
@@ -70,11 +71,12 @@ def to_rgb_array(img: Image.Image) -> np.ndarray:
 
 
 def bundled_photo(name: str) -> np.ndarray:
-    """One of scikit-image's bundled public-domain photographs as RGB uint8."""
+    """One of scikit-image's bundled public-domain photographs as RGB uint8 (grey ones repeated over 3 channels)."""
     if name not in PHOTOS:
         raise UserError(f"skimage:{name}: choose one of {', '.join(PHOTOS)}")
     from skimage import data
 
-    return np.ascontiguousarray(getattr(data, name)()[..., :3])
+    image = getattr(data, name)()
+    return np.ascontiguousarray(image[..., :3] if image.ndim == 3 else np.repeat(image[..., None], 3, axis=2))
 
 

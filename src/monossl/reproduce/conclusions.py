@@ -161,7 +161,7 @@ def _mono_gap_grows(pairs):
 
 
 # ---- Table S (ours): natural photographs against synthetic sources ----
-NATURAL = ("image_a", "image_b", "astronaut", "chelsea", "coffee")
+NATURAL = ("image_a", "image_b", "astronaut", "chelsea", "coffee", "hubble", "grass", "clock")
 SYNTHETIC = ("deadleaves", "fractal", "noise")
 
 

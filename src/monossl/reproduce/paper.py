@@ -146,6 +146,12 @@ SOURCES = Table("sources", "Table S (ours): which single source teaches most? Mo
              "2020), 1/f^α coloured noise; one rendered image each"),
     Row("fractal", "Fractal", None, "pretrain", "monogan", "synthetic:fractal"),
     Row("noise", "Coloured noise", None, "pretrain", "monogan", "synthetic:noise"),
+    Row("hubble", "Photo: Hubble deep field", None, "pretrain", "monogan", "skimage:hubble_deep_field",
+        note="sources added to widen the spread that `monossl rank` is validated on: a dark sky, a dense texture, a "
+             "motion-blurred and nearly uniform photograph, handwriting on lined paper (the last three grey)"),
+    Row("grass", "Photo: grass (grey)", None, "pretrain", "monogan", "skimage:grass"),
+    Row("clock", "Photo: blurred clock (grey)", None, "pretrain", "monogan", "skimage:clock"),
+    Row("text", "Handwriting (grey)", None, "pretrain", "monogan", "skimage:text"),
 ))
 
 def distill_table(dataset: str = "cifar10") -> Table:
