@@ -71,12 +71,11 @@ def to_rgb_array(img: Image.Image) -> np.ndarray:
 
 
 def bundled_photo(name: str) -> np.ndarray:
-    """One of scikit-image's bundled public-domain photographs as RGB uint8 (grey ones repeated over 3 channels)."""
+    """One of scikit-image's bundled public-domain photographs as RGB uint8 (`to_rgb_array`: grey ones expanded)."""
     if name not in PHOTOS:
         raise UserError(f"skimage:{name}: choose one of {', '.join(PHOTOS)}")
     from skimage import data
 
-    image = getattr(data, name)()
-    return np.ascontiguousarray(image[..., :3] if image.ndim == 3 else np.repeat(image[..., None], 3, axis=2))
+    return to_rgb_array(Image.fromarray(getattr(data, name)()))
 
 
