@@ -61,6 +61,9 @@ def test_bundled_photographs_are_sources_and_unknown_names_are_refused():
     assert "astronaut" in PHOTOS
     (grey,), _ = load_sources(["skimage:clock"])  # a grey photograph: its one channel repeated into RGB
     assert grey.shape == (300, 400, 3) and grey.dtype == np.uint8
+    for name in PHOTOS:  # every listed photograph ships with scikit-image's wheel: no download
+        (image,), _ = load_sources([f"skimage:{name}"])
+        assert image.ndim == 3 and image.shape[2] == 3 and image.dtype == np.uint8 and min(image.shape[:2]) >= 128
     assert (grey[..., 0] == grey[..., 1]).all() and (grey[..., 1] == grey[..., 2]).all() and grey.std() > 5
     with pytest.raises(UserError, match="NAME one of astronaut"):
-        load_sources(["skimage:camera"])
+        load_sources(["skimage:cameraman"])

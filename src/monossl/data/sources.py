@@ -17,8 +17,12 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".we
 # scikit-image's bundled photographs in the public domain / CC0 (skimage.data docs). In colour: the astronaut
 # Eileen Collins (NASA), Chelsea the cat (S. van der Walt), a cup of coffee (R. Michetti), a SpaceX rocket launch,
 # and the Hubble eXtreme Deep Field (NASA). In grey (expanded to RGB): a motion-blurred wall clock
-# (S. van der Walt), dense grass (CC0) and "text", handwritten formulas on lined paper (Wikipedia's Corner.png)
-PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "hubble_deep_field", "clock", "grass", "text")
+# (S. van der Walt), dense grass (CC0) and "text", handwritten formulas on lined paper (Wikipedia's Corner.png).
+# Also: a fundus photograph of a retina (CC0), colonic glands under IHC staining (no known restrictions); in grey, a
+# photographer with a camera (CC0, L. Varshney), Greek coins (Brooklyn Museum, no known restrictions), a scanned
+# printed page, the low-contrast surface of the moon, and a brick wall and gravel (CC0Textures)
+PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "hubble_deep_field", "clock", "grass", "text", "retina",
+          "immunohistochemistry", "camera", "coins", "page", "moon", "brick", "gravel")
 MAX_PIXELS = 200_000_000  # decompression-bomb guard; larger images are refused, not decoded
 
 

@@ -161,7 +161,8 @@ def _mono_gap_grows(pairs):
 
 
 # ---- Table S (ours): natural photographs against synthetic sources ----
-NATURAL = ("image_a", "image_b", "astronaut", "chelsea", "coffee", "hubble", "grass", "clock")
+NATURAL = ("image_a", "image_b", "astronaut", "chelsea", "coffee", "hubble", "grass", "clock", "coins", "camera", "ihc",
+           "brick", "rocket", "retina", "moon")
 SYNTHETIC = ("deadleaves", "fractal", "noise")
 
 

@@ -152,6 +152,16 @@ SOURCES = Table("sources", "Table S (ours): which single source teaches most? Mo
     Row("grass", "Photo: grass (grey)", None, "pretrain", "monogan", "skimage:grass"),
     Row("clock", "Photo: blurred clock (grey)", None, "pretrain", "monogan", "skimage:clock"),
     Row("text", "Handwriting (grey)", None, "pretrain", "monogan", "skimage:text"),
+    Row("coins", "Photo: coins (grey)", None, "pretrain", "monogan", "skimage:coins",
+        note="held-out sources for `monossl rank`'s edge-density score, chosen and their order predicted before any "
+             "was trained (docs/research/sources.md, 2026-12-07)"),
+    Row("camera", "Photo: cameraman (grey)", None, "pretrain", "monogan", "skimage:camera"),
+    Row("page", "Scanned printed page (grey)", None, "pretrain", "monogan", "skimage:page"),
+    Row("ihc", "Photo: stained tissue (IHC)", None, "pretrain", "monogan", "skimage:immunohistochemistry"),
+    Row("brick", "Photo: brick wall (grey)", None, "pretrain", "monogan", "skimage:brick"),
+    Row("rocket", "Photo: rocket launch", None, "pretrain", "monogan", "skimage:rocket"),
+    Row("retina", "Photo: retina (fundus)", None, "pretrain", "monogan", "skimage:retina"),
+    Row("moon", "Photo: moon surface (grey)", None, "pretrain", "monogan", "skimage:moon"),
 ))
 
 def distill_table(dataset: str = "cifar10") -> Table:
