@@ -10,9 +10,9 @@ training uses) and four statistics are measured on them:
   * `spectrum`: how close the patches' radially averaged power spectrum falls off to natural
     images' 1/f^2 (exp(-((slope + 2) / 2)^2)).
 The score is `edges` alone; the other three are reported beside it. A flat image scores 0 and ranks last.
-docs/research/sources.md holds the measurements behind that choice: the geometric mean of all four terms, the
-earlier score, agreed with trained probes at only +0.47 over twelve Table S sources, and it put grey images low
-although they teach as much as colour ones. docs/results/sources.md checks the score against every trained source.
+It is not a predictor of which photograph teaches most: docs/results/sources.md checks it against every trained
+source (below Spearman 0.7 with the conv2 probe), and docs/research/sources.md holds the measurements behind the
+choice, the held-out check included.
 """
 from __future__ import annotations
 
@@ -129,7 +129,7 @@ def permutation_p(x: list[float], y: list[float], rho: float, exact_up_to: int =
 def rank_command(options) -> str:
     """`monossl rank IMAGE...`: the candidates best first, as a Markdown table."""
     rows = rank_images(list(options.images), count=options.count, seed=options.seed, out=options.out)
-    lines = ["| rank | image | score | edges | colour | diversity | spectral slope |", "|---|---|---|---|---|---|---|"]
-    lines += [f"| {i} | {r['image']} | {r['score']:.4f} | {r['edges']:.4f} | {r['colour']:.4f} | {r['diversity']:.3f} | "
+    lines = ["| rank | image | score: edge density | colour | diversity | spectral slope |", "|---|---|---|---|---|---|"]
+    lines += [f"| {i} | {r['image']} | {r['score']:.4f} | {r['colour']:.4f} | {r['diversity']:.3f} | "
               f"{r['spectral_slope']:.2f} |" for i, r in enumerate(rows, 1)]
     return "\n".join(lines)
