@@ -53,6 +53,23 @@ def test_all_best_says_when_its_lead_is_within_the_noise():
     assert "noise" not in CLAIMS["table1"][3].check(s, TAPS, 1.0)[1]
 
 
+def test_table2_judges_every_method_claims_on_the_rows_that_ran():
+    taps = ("conv1", "conv2", "conv3", "conv4", "conv5")
+    r5 = lambda *v, n=1: {"mean": dict(zip(taps, v)), "std": {}, "n": n}  # noqa: E731
+    s = {"b": r5(55, 58, 56, 55, 55), "rs": r5(54, 58, 55, 54, 53), "i": r5(55, 59, 57, 55, 53),
+         "j": r5(56, 61, 59, 57, 56)}
+    verdict, evidence = CLAIMS["table2"][0].check(s, taps, 2.0)
+    assert verdict == "not checked" and "(d)" in evidence and "So far (holds)" in evidence and "(j) against (i)" in evidence
+    verdict, evidence = CLAIMS["table2"][2].check(s, taps, 2.0)
+    assert verdict == "not checked" and "(j) +" in evidence  # RotNet over its start, the others not run
+    s["o"] = r5(49, 57, 54, 50, 45)  # DeepCluster mono 4.8 points under random: "every" fails whatever is missing
+    verdict, evidence = CLAIMS["table2"][2].check(s, taps, 2.0)
+    assert verdict == FAILS and "(o) -4.8 against (b)" in evidence and "have not run" in evidence
+    assert CLAIMS["table2"][1].check(s, taps, 2.0)[0] == "not checked"  # the gap's growth waits for every pair
+    s = {"j": s["j"]}  # no random row at all: nothing to judge against
+    assert CLAIMS["table2"][2].check(s, taps, 2.0)[0] == "not checked"
+
+
 def test_missing_rows_are_not_checked():
     verdict, evidence = CLAIMS["table3"][0].check({"a": row(1, 2, 3, 4)}, TAPS, 1.0)
     assert verdict == "not checked" and "(e)" in evidence

@@ -51,16 +51,16 @@ def render_markdown(table: Table, budget: str, summary: dict, checks: dict | Non
     ours_only = not has_paper(table)
     columns = list(table.columns)
     header = (["row", "method"] + columns + ([f"share of the {table.relative[1]}"] if table.relative else [])
-              + ([] if ours_only else ["mean gap"]) + ["seeds", "CPU-min"])
-    cells_are = "top-1 %" if ours_only or not with_paper else "ours (paper), top-1 %"
+              + ([] if ours_only or not with_paper else ["mean gap"]) + ["seeds", "CPU-min"])
+    cells_are = "top-1 %" if ours_only else "ours (paper), top-1 %"
     lines = [f"# {table.title}", "", f"Budget: `{budget}`. Cells: {cells_are}; ± the sample standard deviation over seeds "
-             "where a row ran at several." + ("" if ours_only else " Gap: ours − paper, averaged over layers.")
+             "where a row ran at several." + ("" if ours_only or not with_paper else " Gap: ours − paper, averaged over layers.")
              + " CPU-min: training only.", ""]
     if not with_paper:
         counts = sorted({s["classes"] for s in summary.values() if s.get("classes")})
         lines += [f"**Not comparable with the paper:** the probe set has {', '.join(map(str, counts))} classes, not the "
-                  f"{PAPER_CLASSES[table.probe_dataset]} of the paper's; the paper's numbers are left out and no gap is "
-                  "computed.", ""]
+                  f"{PAPER_CLASSES[table.probe_dataset]} of the paper's; the paper's numbers stand in brackets as a reference "
+                  "only, and no gap is computed.", ""]
     finished = [r for r in table.rows if r.key in summary]
     if finished:
         lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
@@ -70,9 +70,9 @@ def render_markdown(table: Table, budget: str, summary: dict, checks: dict | Non
         label = row.label + (" ¹" if row.note else "")
         minutes = "" if s["minutes"] is None else f"{s['minutes']:.1f}"
         share = relative(table, summary, row.key)
-        lines.append(f"| ({row.key}) | {label} | " + " | ".join(cell(table, row, s, c, i, with_paper) for i, c in enumerate(columns))
+        lines.append(f"| ({row.key}) | {label} | " + " | ".join(cell(table, row, s, c, i, True) for i, c in enumerate(columns))
                      + ("" if not table.relative else f" | {'' if share is None else f'{share:.2f}'}")
-                     + ("" if ours_only else f" | {'' if gap is None else f'{gap:+.1f}'}") + f" | {s['n']} | {minutes} |")
+                     + ("" if ours_only or not with_paper else f" | {'' if gap is None else f'{gap:+.1f}'}") + f" | {s['n']} | {minutes} |")
     if not finished:
         lines.append("No row has finished yet.")
     waiting = [r for r in table.rows if r.key not in summary]
