@@ -95,6 +95,9 @@ TABLE2 = Table("table2", "ImageNet LSVRC-12 linear probes (AlexNet, 10-crop)", "
     Row("rs", "Random, RotNet's start", None, "random-start", "rotnet",
         note="ours, not in the paper: the random AlexNet the RotNet rows start from, conv1 drawn smooth at the `cpu` "
              "stand-in (the paper's random trunk at `paper`), so RotNet's gain over its own start shows"),
+    Row("sb", "Random behind Sobel", None, "random-sobel",
+        note="ours, not in the paper: DeepCluster's random AlexNet (the frozen Sobel filter in front, grey gradients "
+             "in), the trunk the DeepCluster rows start from"),
     Row("c", "Krähenbühl et al.: Random Rescaled", (17.5, 23.0, 24.5, 23.2, 20.6), "kraehenbuehl"),
     Row("d", "BiGAN, full dataset", (17.7, 24.5, 31.0, 29.9, 28.0), "pretrain", "bigan", "imagenet", note=FULL),
     Row("e", "BiGAN mono, Image A", (20.4, 30.9, 33.4, 28.4, 16.0), "pretrain", "bigan", "image_a"),
