@@ -182,3 +182,17 @@ def test_table_m_runs_are_named_apart_from_the_same_rows_elsewhere():
     assert table1.run_id(j) == j.run_id("cifar") == "monogan_image_b_fjrs_cifar"  # earlier OUT folders keep their runs
     assert methods.run_id(monogan) == "monogan_image_b_fjrs_cifar_methods"
     assert {methods.run_id(r) for r in methods.rows} & {table1.run_id(r) for r in table1.rows} == set()
+
+
+def test_a_note_shared_by_rows_is_printed_once_naming_them_all():
+    from monossl.reproduce.report import render_markdown
+    from monossl.reproduce.results import TableResults
+
+    table = TABLES["table2"]
+    results = TableResults("table2", "cpu", list(table.columns))
+    for key in ("a", "d", "i", "sb"):
+        results.record(key, 0, {c: 50.0 for c in table.columns}, cpu_minutes=1.0, classes=10)
+    md = render_markdown(table, "cpu", results.summary())
+    full = [line for line in md.splitlines() if "whole training split" in line]
+    assert len(full) == 1 and full[0].startswith("- (a), (d), (i) trained on")
+    assert sum(line.startswith("- (sb) ") for line in md.splitlines()) == 1

@@ -78,9 +78,12 @@ def render_markdown(table: Table, budget: str, summary: dict, checks: dict | Non
     waiting = [r for r in table.rows if r.key not in summary]
     if waiting:
         lines += ["", "Not run yet: " + ", ".join(f"({r.key}) {r.label}" for r in waiting) + "."]
-    notes = [f"- ({r.key}) {r.note}" for r in finished if r.note]
+    notes: dict[str, list[str]] = {}  # one line a note, naming every row it is on
+    for r in finished:
+        if r.note:
+            notes.setdefault(r.note, []).append(f"({r.key})")
     if notes:
-        lines += ["", "¹ Notes:"] + notes
+        lines += ["", "¹ Notes:"] + [f"- {', '.join(keys)} {note}" for note, keys in notes.items()]
     if finished:
         what = "accuracy against depth" if table.taps else "test top-1 against CPU-minutes of training"
         lines += ["", f"![{what}]({table.name}.png)"]
