@@ -68,6 +68,10 @@ def test_table2_judges_every_method_claims_on_the_rows_that_ran():
     assert CLAIMS["table2"][1].check(s, taps, 2.0)[0] == "not checked"  # the gap's growth waits for every pair
     s["sb"] = r5(50, 55, 52, 49, 44)  # DeepCluster's own random start (behind Sobel) is what it is held against
     assert "(o) +1.0 against (sb)" in CLAIMS["table2"][2].check(s, taps, 2.0)[1]
+    s["e"] = r5(53, 57, 53, 52, 50)  # BiGAN: against (b) until its own start (LeakyReLU) has run
+    assert "(e) -2.8 against (b)" in CLAIMS["table2"][2].check(s, taps, 2.0)[1]
+    s["lk"] = r5(56, 60, 59, 57, 56)
+    assert "(e) -4.6 against (lk)" in CLAIMS["table2"][2].check(s, taps, 2.0)[1]
     s = {"j": s["j"]}  # no random row at all: nothing to judge against
     assert CLAIMS["table2"][2].check(s, taps, 2.0)[0] == "not checked"
 

@@ -88,3 +88,14 @@ def test_online_knn_every_epoch_is_in_the_metrics_and_the_curve(rgb_image, tiny_
     tiny = type(QUICK)(**{**QUICK.__dict__, "train_limit": None, "test_limit": None, "epochs": 1, "milestones": ()})
     curve = learning_curve(run, "cifar10", str(tiny_cifar), config=tiny)
     assert curve["points"][-1]["knn"]["conv1"] == epochs[-1]["knn_conv1"]
+
+
+def test_each_trunk_is_held_against_the_random_trunk_it_started_from():
+    from monossl.curves import baseline_for
+    from monossl.nets.registry import build_trunk
+
+    assert baseline_for(build_trunk("alexnet", sobel=True, init="smooth")) == "random-sobel-smooth"
+    assert baseline_for(build_trunk("alexnet", sobel=True)) == "random-sobel"
+    assert baseline_for(build_trunk("alexnet", init="smooth")) == "random-smooth"
+    assert baseline_for(build_trunk("cifar", act="leaky")) == "random-leaky"  # BiGAN's encoder
+    assert baseline_for(build_trunk("cifar", act="leaky", batchnorm=False)) == "random-critic"  # MonoGAN's critic

@@ -130,6 +130,13 @@ def test_alexnet_smooth_init_blurs_conv1_alone_and_is_the_random_smooth_baseline
     assert loaded.config["init"] == "smooth" and torch.equal(convs(loaded)[0].weight, convs(smooth)[0].weight)
     with pytest.raises(UserError, match="no smooth init"):
         resolve_trunk("random-smooth", arch="wrn-16-4")
+    sobel_plain, sobel_smooth = build_trunk(arch, seed=3, sobel=True), build_trunk(arch, seed=3, sobel=True, init="smooth")
+    expected = smooth_filters(copy.deepcopy(convs(sobel_plain)[2]), AlexNet.smooth_passes).weight  # after gray, Sobel
+    assert torch.allclose(convs(sobel_smooth)[2].weight, expected) and convs(sobel_smooth)[2].in_channels == 2
+    assert all(torch.equal(a.weight, b.weight) for a, b in zip(convs(sobel_plain)[3:], convs(sobel_smooth)[3:]))
+    assert torch.equal(convs(sobel_smooth)[1].weight, convs(sobel_plain)[1].weight)  # the Sobel filter untouched
+    baseline, _, meta = resolve_trunk("random-sobel-smooth", arch=arch, seed=3)
+    assert baseline.config["sobel"] and torch.equal(convs(baseline)[2].weight, convs(sobel_smooth)[2].weight)
 
 
 def test_kraehenbuehl_init_gives_unit_variance_preactivations():

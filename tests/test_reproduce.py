@@ -48,6 +48,14 @@ def test_random_critic_row_is_the_critic_at_the_budgets_own_init():
     assert BUDGETS["cpu"].imagenet.methods["rotnet"].hparams["trunk_init"] == "smooth"
     assert baseline_spec(rs, BUDGETS["cpu"].imagenet) == "random-smooth"
     assert baseline_spec(rs, BUDGETS["paper"].imagenet) == baseline_spec(rs, BUDGETS["smoke"].imagenet) == "random"
+    sb = {r.key: r for r in TABLES["table2"].rows}["sb"]  # DeepCluster's: behind Sobel, at its budget's init
+    assert baseline_spec(sb, BUDGETS["cpu"].imagenet) == baseline_spec(sb, BUDGETS["paper"].imagenet) == "random-sobel"
+    from monossl.reproduce.budgets import MethodBudget, Protocol
+
+    smooth_dc = Protocol({"deepcluster": MethodBudget(100, 1, 8, {"trunk_init": "smooth"})})
+    assert baseline_spec(sb, smooth_dc) == "random-sobel-smooth"
+    methods = TABLES["methods"]
+    assert baseline_spec({r.key: r for r in methods.rows}["sobel"], BUDGETS["cpu"].protocol(methods)) == "random-sobel"
 
 
 def test_reproduce_smoke_writes_tables_and_reuses_runs(tiny_cifar, images_dir, tmp_path):

@@ -17,7 +17,7 @@ from monossl.options import Options, nested, option
 from monossl.probes.config import PRESETS, ProbeConfig
 
 BASELINE_NAMES = ("random", "random-critic", "random-critic-smooth", "random-critic-wgan-gp", "random-smooth", "random-sobel",
-                  "kraehenbuehl")
+                  "random-sobel-smooth", "random-leaky", "kraehenbuehl")
 TRUNK_HELP = ("a run folder, a trunk checkpoint, an exported folder, or a baseline: " + ", ".join(BASELINE_NAMES))
 TABLE_NAMES = ("table1", "table2", "table3", "table4", "sources", "distill", "methods")
 BUDGET_NAMES = ("smoke", "cpu", "paper")

@@ -67,14 +67,15 @@ def trusted_cache(path: Path) -> Path:
 def baseline_for(trunk) -> str:
     """The random trunk a run's snapshots are held against: MonoGAN's critic (no BatchNorm, LeakyReLU)
     against `random-critic` (`random-critic-smooth` when it started from the smooth init), DeepCluster's
-    Sobel trunk against `random-sobel`, a trunk that started smooth (RotNet --trunk-init smooth) against
-    `random-smooth`, every other trunk against the paper's `random`."""
+    Sobel trunk against `random-sobel`, a trunk that started smooth (RotNet's and DeepCluster's --trunk-init smooth)
+    against `random-smooth` (`random-sobel-smooth` behind Sobel), BiGAN's encoder (LeakyReLU, BatchNorm) against
+    `random-leaky`, every other trunk against the paper's `random`."""
     from monossl.nets.registry import critic_baseline, trunk_baseline
 
     config = getattr(trunk, "config", {})
-    if config.get("act") == "leaky" and not config.get("batchnorm", True):
-        return critic_baseline(config.get("init", "deepcluster"))
-    return "random-sobel" if config.get("sobel") else trunk_baseline(config.get("init", "deepcluster"))
+    if config.get("act") == "leaky":
+        return "random-leaky" if config.get("batchnorm", True) else critic_baseline(config.get("init", "deepcluster"))
+    return trunk_baseline(config.get("init", "deepcluster"), config.get("sobel", False))
 
 
 def learning_curve(run: str | Path, dataset: str = "cifar10", data_root: str | None = None, every: int = 1,

@@ -17,6 +17,13 @@ LR_DECAYS = ("constant", "linear")
 UPSAMPLERS = ("deconv", "resize", "bilinear")
 
 
+def trunk_init():
+    """The `trunk_init` option of the methods whose trunk can start with conv1 drawn smooth (RotNet, DeepCluster)."""
+    return option("deepcluster", "the trunk's init: deepcluster (the random rows') or smooth (conv1 drawn spatially "
+                  "smooth; its random trunk is the random-smooth baseline, random-sobel-smooth behind Sobel)",
+                  choices=TRUNK_INITS)
+
+
 @dataclass(frozen=True)
 class SGD(Options):
     """RotNet's optimiser and schedule (and the supervised row's): SGD with Nesterov momentum, the rate multiplied by
@@ -36,8 +43,7 @@ class SGD(Options):
 class RotNet(SGD):
     hidden: int | None = option(None, "classifier width: none gives a linear head on the CIFAR trunk, 4096 on AlexNet",
                                 low=1)
-    trunk_init: str = option("deepcluster", "the trunk's init: deepcluster (the random rows') or smooth (conv1 drawn "
-                             "spatially smooth; its random trunk is the random-smooth baseline)", choices=TRUNK_INITS)
+    trunk_init: str = trunk_init()
 
 
 @dataclass(frozen=True)
@@ -60,6 +66,7 @@ class DeepCluster(Options):
     hidden: int | None = option(None, "MLP width: none gives 4096 on AlexNet, 1024 on the CIFAR trunk", low=1)
     crop_min_scale: float = option(0.08, "native random-resized crop: smallest area fraction", above=0, high=1)
     crop_gamma: float = option(0.75, "native random-resized crop: aspect-ratio bound", above=0, high=1)
+    trunk_init: str = trunk_init()
 
 
 @dataclass(frozen=True)

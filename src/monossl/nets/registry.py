@@ -132,6 +132,9 @@ BASELINES = {
     "random-critic-wgan-gp": "MonoGAN's critic at the WGAN-GP code's init (--critic-init wgan-gp)",
     "random-smooth": "the random trunk with conv1's filters drawn spatially smooth: where RotNet --trunk-init smooth starts",
     "random-sobel": "DeepCluster's trunk at init: the random trunk behind the frozen Sobel filter (grey gradients in)",
+    "random-sobel-smooth": "DeepCluster's trunk at its smooth init (--trunk-init smooth): random-sobel with conv1 drawn "
+                           "spatially smooth",
+    "random-leaky": "BiGAN's encoder at init: the random trunk (with BatchNorm) with LeakyReLU(0.2) in place of ReLU",
     "kraehenbuehl": "Random Rescaled (Kraehenbuehl et al. 2016): within-layer data-dependent init",
 }
 
@@ -146,18 +149,21 @@ def critic_baseline(init: str) -> str:
     return CRITIC_BASELINES[init]
 
 
-# A trunk's init (RotNet's --trunk-init) -> the baseline that is the trunk at that init
-TRUNK_BASELINES = {"deepcluster": "random", "smooth": "random-smooth"}
+# A trunk's init (RotNet's and DeepCluster's --trunk-init) and whether the Sobel filter is in front -> the baseline
+# that is the trunk at that init
+TRUNK_BASELINES = {("deepcluster", False): "random", ("smooth", False): "random-smooth",
+                   ("deepcluster", True): "random-sobel", ("smooth", True): "random-sobel-smooth"}
 
 
-def trunk_baseline(init: str) -> str:
-    """The baseline that is a (BatchNorm, ReLU) trunk at a given init (`TRUNK_BASELINES`)."""
-    return TRUNK_BASELINES[init]
+def trunk_baseline(init: str, sobel: bool = False) -> str:
+    """The baseline that is a (BatchNorm, ReLU) trunk at a given init, behind the Sobel filter or not
+    (`TRUNK_BASELINES`)."""
+    return TRUNK_BASELINES[(init, bool(sobel))]
 
 
 def resolve_trunk(spec, arch: str | None = None, seed: int = 0, images: np.ndarray | None = None) -> tuple[Trunk, str, dict]:
     """The one way every command turns TRUNK into a trunk: a run folder or checkpoint, or a baseline
-    (`random`, `random-critic`, `random-critic-smooth`, `random-smooth`, `random-sobel`, `kraehenbuehl`; architecture `arch`, default cifar, drawn with `seed`).
+    (`BASELINES`; architecture `arch`, default cifar, drawn with `seed`).
     `kraehenbuehl` needs `images` (uint8 NHWC) for its data-dependent step. Returns (trunk, arch, metadata)."""
     if isinstance(spec, Trunk):
         return spec, arch or "cifar", {"input_norm": "unit"}
@@ -170,12 +176,14 @@ def resolve_trunk(spec, arch: str | None = None, seed: int = 0, images: np.ndarr
             raise UserError(f"{spec} is MonoGAN's CIFAR critic; drop --arch {arch} or use random")
         init = next(i for i, b in CRITIC_BASELINES.items() if b == spec)
         trunk = build_trunk("cifar", batchnorm=False, act="leaky", init=init).reset_parameters(seed)
-    elif spec == "random-sobel":
-        trunk = build_trunk(arch, sobel=True).reset_parameters(seed)
-    elif spec == "random-smooth":
-        if arch not in ("cifar", "alexnet", "alexnet-small"):
-            raise UserError(f"random-smooth: {arch} has no smooth init; use cifar or an AlexNet")
-        trunk = build_trunk(arch, init="smooth").reset_parameters(seed)
+    elif spec in TRUNK_BASELINES.values():
+        init, sobel = next(k for k, b in TRUNK_BASELINES.items() if b == spec)
+        if init == "smooth" and arch not in ("cifar", "alexnet", "alexnet-small"):
+            raise UserError(f"{spec}: {arch} has no smooth init; use cifar or an AlexNet")
+        trunk = build_trunk(arch, **({"init": init} if init != "deepcluster" else {}),
+                            **({"sobel": True} if sobel else {})).reset_parameters(seed)
+    elif spec == "random-leaky":
+        trunk = build_trunk(arch, act="leaky").reset_parameters(seed)
     else:
         trunk = build_trunk(arch).reset_parameters(seed)
     if spec == "kraehenbuehl":

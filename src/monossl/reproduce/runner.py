@@ -159,12 +159,13 @@ def check_budget(out: Path, budget: Budget, table: Table) -> None:
 
 def baseline_spec(row: Row, protocol: Protocol) -> str:
     """The trunk of a baseline row: `random-critic` rows are MonoGAN's critic at the init the protocol's MonoGAN
-    starts from (`random-critic-smooth` where it draws conv1 smooth), and `random-start` rows the trunk at the init
-    the protocol's `row.method` starts from (`random-smooth` where it draws conv1 smooth), so they stay the trained
-    rows' own random trunk."""
-    if row.kind == "random-start":
-        mb = protocol.methods.get(row.method)
-        return trunk_baseline(mb.hparams.get("trunk_init", "deepcluster") if mb else "deepcluster")
+    starts from (`random-critic-smooth` where it draws conv1 smooth), `random-start` rows the trunk at the init
+    the protocol's `row.method` starts from (`random-smooth` where it draws conv1 smooth), and `random-sobel` rows
+    DeepCluster's (`random-sobel-smooth`), so they stay the trained rows' own random trunk."""
+    if row.kind in ("random-start", "random-sobel"):  # DeepCluster's trunk is the one behind Sobel
+        mb = protocol.methods.get("deepcluster" if row.kind == "random-sobel" else row.method)
+        return trunk_baseline(mb.hparams.get("trunk_init", "deepcluster") if mb else "deepcluster",
+                              sobel=row.kind == "random-sobel")
     if row.kind != "random-critic" or "monogan" not in protocol.methods:
         return row.kind
     return critic_baseline(protocol.methods["monogan"].hparams.get("critic_init", "deepcluster"))
