@@ -128,8 +128,9 @@ def test_alexnet_smooth_init_blurs_conv1_alone_and_is_the_random_smooth_baseline
     save_trunk(tmp_path / "t.pt", smooth, arch)
     loaded, _, _ = load_trunk(tmp_path / "t.pt")
     assert loaded.config["init"] == "smooth" and torch.equal(convs(loaded)[0].weight, convs(smooth)[0].weight)
-    with pytest.raises(UserError, match="no smooth init"):
-        resolve_trunk("random-smooth", arch="wrn-16-4")
+    for spec in ("random-smooth", "random-sobel", "random-sobel-smooth", "random-leaky"):  # options the WRN lacks
+        with pytest.raises(UserError, match=f"{spec} is a baseline of the cifar trunk and the AlexNets, not of wrn-16-4"):
+            resolve_trunk(spec, arch="wrn-16-4")
     sobel_plain, sobel_smooth = build_trunk(arch, seed=3, sobel=True), build_trunk(arch, seed=3, sobel=True, init="smooth")
     expected = smooth_filters(copy.deepcopy(convs(sobel_plain)[2]), AlexNet.smooth_passes).weight  # after gray, Sobel
     assert torch.allclose(convs(sobel_smooth)[2].weight, expected) and convs(sobel_smooth)[2].in_channels == 2

@@ -171,6 +171,9 @@ def resolve_trunk(spec, arch: str | None = None, seed: int = 0, images: np.ndarr
     if spec not in BASELINES:
         return load_trunk(spec, arch)
     arch = arch or "cifar"
+    if spec not in ("random", "kraehenbuehl") and arch not in ("cifar", "alexnet", "alexnet-small"):
+        raise UserError(f"{spec} is a baseline of the cifar trunk and the AlexNets, not of {arch}; pass --arch cifar, "
+                        "alexnet or alexnet-small, or use random")
     if spec.startswith("random-critic"):
         if arch != "cifar":
             raise UserError(f"{spec} is MonoGAN's CIFAR critic; drop --arch {arch} or use random")
@@ -178,8 +181,6 @@ def resolve_trunk(spec, arch: str | None = None, seed: int = 0, images: np.ndarr
         trunk = build_trunk("cifar", batchnorm=False, act="leaky", init=init).reset_parameters(seed)
     elif spec in TRUNK_BASELINES.values():
         init, sobel = next(k for k, b in TRUNK_BASELINES.items() if b == spec)
-        if init == "smooth" and arch not in ("cifar", "alexnet", "alexnet-small"):
-            raise UserError(f"{spec}: {arch} has no smooth init; use cifar or an AlexNet")
         trunk = build_trunk(arch, **({"init": init} if init != "deepcluster" else {}),
                             **({"sobel": True} if sobel else {})).reset_parameters(seed)
     elif spec == "random-leaky":
