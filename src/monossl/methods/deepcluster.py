@@ -149,7 +149,7 @@ def step(run, model, optimiser, top, images: torch.Tensor, targets: torch.Tensor
 def train(run, hp: Hparams) -> None:
     cfg = run.config
     crop = crop_size(cfg.arch, cfg.input.size)
-    trunk = build_trunk(cfg.arch, cfg.seed, sobel=True, **({"init": hp.trunk_init} if hp.trunk_init != "deepcluster" else {}))
+    trunk = build_trunk(cfg.arch, cfg.seed, sobel=True, init=hp.trunk_init)
     hidden = hp.hidden or (4096 if cfg.arch != "cifar" else 1024)
     model = Net(trunk, feature_dim(trunk, crop), hidden, hp.k)
     optimiser = optimisers(model, hp)

@@ -171,7 +171,8 @@ def resolve_trunk(spec, arch: str | None = None, seed: int = 0, images: np.ndarr
     if spec not in BASELINES:
         return load_trunk(spec, arch)
     arch = arch or "cifar"
-    if spec not in ("random", "kraehenbuehl") and arch not in ("cifar", "alexnet", "alexnet-small"):
+    plain = spec in ("random", "kraehenbuehl")  # the trunk as drawn: every architecture has one
+    if not plain and arch not in ("cifar", "alexnet", "alexnet-small"):
         raise UserError(f"{spec} is a baseline of the cifar trunk and the AlexNets, not of {arch}; pass --arch cifar, "
                         "alexnet or alexnet-small, or use random")
     if spec.startswith("random-critic"):
@@ -179,14 +180,13 @@ def resolve_trunk(spec, arch: str | None = None, seed: int = 0, images: np.ndarr
             raise UserError(f"{spec} is MonoGAN's CIFAR critic; drop --arch {arch} or use random")
         init = next(i for i, b in CRITIC_BASELINES.items() if b == spec)
         trunk = build_trunk("cifar", batchnorm=False, act="leaky", init=init).reset_parameters(seed)
-    elif spec in TRUNK_BASELINES.values():
-        init, sobel = next(k for k, b in TRUNK_BASELINES.items() if b == spec)
-        trunk = build_trunk(arch, **({"init": init} if init != "deepcluster" else {}),
-                            **({"sobel": True} if sobel else {})).reset_parameters(seed)
+    elif plain:
+        trunk = build_trunk(arch).reset_parameters(seed)
     elif spec == "random-leaky":
         trunk = build_trunk(arch, act="leaky").reset_parameters(seed)
-    else:
-        trunk = build_trunk(arch).reset_parameters(seed)
+    else:  # the trunk at an init, behind Sobel or not
+        init, sobel = next(k for k, b in TRUNK_BASELINES.items() if b == spec)
+        trunk = build_trunk(arch, init=init, sobel=sobel).reset_parameters(seed)
     if spec == "kraehenbuehl":
         from monossl.nets.init import kraehenbuehl_init
         from monossl.nets.trunk import prepare_input
